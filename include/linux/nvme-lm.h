@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * NVMe Host Managed Live Migration (TP4159, NVMe Base 2.1): the interface
+ * that nvme-pci, as the driver of a controlling function (the PF), offers
+ * to the vfio-pci variant driver of its controlled functions (the VFs).
+ *
+ * Every function takes the VF's &pci_dev and addresses the VF's secondary
+ * controller through the PF's admin queue. The PF's private structures stay
+ * inside nvme-pci, and no generic passthrough is offered: a VF's owner can
+ * only reach its own controller, with these operations.
+ */
+#ifndef _LINUX_NVME_LM_H
+#define _LINUX_NVME_LM_H
+
+#include <linux/types.h>
+#include <linux/uuid.h>
+
+struct pci_dev;
+
+/* The first formats of each kind that nvme_lm_query() reports */
+#define NVME_LM_MAX_VERSIONS	16
+#define NVME_LM_MAX_UUIDS	16
+
+/**
+ * struct nvme_lm_info - what a PF offers for the migration of one VF
+ * @cntlid: controller ID of the VF's secondary controller
+ * @chunk_size: largest data transfer of one Migration Send or Receive
+ *	command, in bytes (from the PF's MDTS); a multiple of 4
+ * @nr_versions: number of entries valid in @versions
+ * @nr_uuids: number of entries valid in @uuids
+ * @versions: NVMe-defined controller state versions; @versions[i] is
+ *	selected with CSVI = i + 1
+ * @uuids: vendor-specific controller state formats; @uuids[i] is selected
+ *	with CSUUIDI = i + 1
+ */
+struct nvme_lm_info {
+	u16 cntlid;
+	u32 chunk_size;
+	u8 nr_versions;
+	u8 nr_uuids;
+	u16 versions[NVME_LM_MAX_VERSIONS];
+	uuid_t uuids[NVME_LM_MAX_UUIDS];
+};
+
+/**
+ * enum nvme_lm_suspend_type - the STYPE of a Migration Send Suspend
+ * @NVME_LM_SUSPEND_NOTIFY: suspend notification, the controller may prepare
+ * @NVME_LM_SUSPEND: suspend, the controller stops processing commands
+ */
+enum nvme_lm_suspend_type {
+	NVME_LM_SUSPEND_NOTIFY = 0,
+	NVME_LM_SUSPEND = 1,
+};
+
+/**
+ * struct nvme_lm_fmt - a controller state format selection
+ * @csvi: 1-based index into &nvme_lm_info.versions, 0 for none
+ * @csuuidi: 1-based index into &nvme_lm_info.uuids, 0 for none
+ */
+struct nvme_lm_fmt {
+	u8 csvi;
+	u8 csuuidi;
+};
+
+/**
+ * nvme_lm_query() - Check that the PF can migrate a VF and describe how
+ * @vf: the VF
+ * @info: filled in on success
+ *
+ * Checks the PF's HMLMS bit (OACS bit 11), finds the VF's secondary
+ * controller in the PF's Secondary Controller List and reads the Supported
+ * Controller State Formats (Identify CNS 20h).
+ *
+ * Return: 0 on success; -ENODEV if @vf is not a VF of an nvme-pci PF or the
+ * PF is going away; -EOPNOTSUPP if the PF does not support host managed live
+ * migration; -ENOENT if the VF has no secondary controller; another negative
+ * errno on a failed command.
+ */
+int nvme_lm_query(struct pci_dev *vf, struct nvme_lm_info *info);
+
+/**
+ * nvme_lm_suspend() - Suspend the VF's controller (Migration Send, Suspend)
+ * @vf: the VF
+ * @type: suspend notification or suspend
+ *
+ * Return: 0 on success or a negative errno.
+ */
+int nvme_lm_suspend(struct pci_dev *vf, enum nvme_lm_suspend_type type);
+
+/**
+ * nvme_lm_resume() - Resume the VF's controller (Migration Send, Resume)
+ * @vf: the VF
+ *
+ * Return: 0 on success or a negative errno.
+ */
+int nvme_lm_resume(struct pci_dev *vf);
+
+/**
+ * nvme_lm_state_size() - Size the VF's controller state before reading it
+ * @vf: the VF
+ * @fmt: the formats to size
+ * @size: on success, the size in bytes of the whole Controller State data
+ *	structure (header, NVMe-defined and vendor-specific sections)
+ *
+ * Reads only the 48-byte Controller State header.
+ *
+ * Return: 0 on success, -EOVERFLOW if the sizes the controller reports do
+ * not fit a size_t, or another negative errno.
+ */
+int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+		       size_t *size);
+
+/**
+ * nvme_lm_get_state() - Read the VF's controller state (Migration Receive)
+ * @vf: the VF, whose controller must be suspended
+ * @fmt: the formats to read
+ * @buf: destination, kmalloc()ed or vmalloc()ed
+ * @len: bytes to read from offset 0, a multiple of 4
+ *
+ * Issues as many Get Controller State commands as @len needs, each at most
+ * &nvme_lm_info.chunk_size bytes.
+ *
+ * Return: 0 on success or a negative errno.
+ */
+int nvme_lm_get_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+		      void *buf, size_t len);
+
+/**
+ * nvme_lm_set_state() - Load controller state into the VF (Migration Send)
+ * @vf: the VF, whose controller must be suspended
+ * @fmt: the formats that @buf holds
+ * @buf: a whole Controller State data structure, kmalloc()ed or vmalloc()ed
+ * @len: its size, a multiple of 4
+ *
+ * Issues one Set Controller State command with SEQIND "entire" when @len
+ * fits one transfer, else a first, middles and a last one.
+ *
+ * Return: 0 on success or a negative errno.
+ */
+int nvme_lm_set_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+		      const void *buf, size_t len);
+
+#endif /* _LINUX_NVME_LM_H */
