@@ -52,16 +52,7 @@ for p in $patches; do
 		die "${p#"$repo"/} does not apply to $base"
 done
 
-# The MAINTAINERS entry goes in before the first section that sorts after it.
-title=$(head -n 1 "$repo/MAINTAINERS")
-awk -v title="$title" -v entry="$repo/MAINTAINERS" '
-	function emit() { while ((getline l < entry) > 0) print l; print "" }
-	!done && started && /^[A-Z0-9]/ && prev == "" && $0 > title { emit(); done = 1 }
-	/^3C59X NETWORK DRIVER/ { started = 1 }
-	{ print; prev = $0 }
-' "$stage/MAINTAINERS" > "$stage/MAINTAINERS.new"
-mv "$stage/MAINTAINERS.new" "$stage/MAINTAINERS"
-grep -qxF "$title" "$stage/MAINTAINERS" || die "could not place the MAINTAINERS entry"
+"$(dirname "$(realpath "$0")")/maintainers.sh" "$repo/MAINTAINERS" "$stage/MAINTAINERS"
 
 new_manifest=$(mktemp)
 for f in $touched MAINTAINERS; do

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nvme-vfio-pci: build and check harness.
+#
+# The repository is an overlay on Debian's linux-source-7.3: new files at
+# their kernel paths, edits to upstream files as patches in series/. This
+# Makefile prepares a kernel tree from them in a cache outside the repository,
+# builds a lean test kernel, runs the checks and boots the test VM.
+# `make help` lists the targets.
+
+KVER		:= 7.3
+CACHE		?= $(HOME)/.cache/nvme-vfio-pci
+PRISTINE	:= $(CACHE)/linux-source-$(KVER)
+# A developer's own kernel tree, used instead of Debian's package.
+KERNEL_SRC	?=
+BASE		:= $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(PRISTINE))
+TREE		:= $(CACHE)/$(if $(KERNEL_SRC),tree-custom,tree)
+BUILD		:= $(CACHE)/$(if $(KERNEL_SRC),build-custom,build)
+MODROOT		:= $(BUILD)-modroot
+LOGS		:= $(CACHE)/logs
+JOBS		?= $(shell nproc)
+HARNESS		:= tools/testing/nvme-vfio
+
+export CCACHE_DIR ?= $(CACHE)/ccache
+export NVFIO_CACHE := $(CACHE)
+
+KMAKE := $(MAKE) -C $(TREE) O=$(BUILD) CC="ccache gcc" \
+	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=nvfio \
+	KBUILD_BUILD_HOST=nvfio -j$(JOBS)
+
+.PHONY: help deps tree print-tree config kernel kunit lint patches qemu \
+	vm-tests demo check clean-cache
+
+help:
+	@echo "Targets:"
+	@echo "  deps        install everything with apt (idempotent)"
+	@echo "  tree        prepare the patched kernel tree in $(CACHE)"
+	@echo "  print-tree  print the path of the prepared tree"
+	@echo "  kernel      build the lean test kernel and its modules"
+	@echo "  kunit       run the KUnit suites in the test VM"
+	@echo "  lint        checkpatch, sparse, W=1, coccicheck, kernel-doc on our files"
+	@echo "  patches     emit the upstream series with a cover letter"
+	@echo "  qemu        build the patched qemu-system-x86_64"
+	@echo "  demo        live-migrate an emulated NVMe VF, step by step"
+	@echo "  check       all of the above; ends with 'N passed, N failed'"
+	@echo "Variables: KERNEL_SRC=/path (your own tree), CACHE=$(CACHE), JOBS=$(JOBS)"
+
+deps:
+	@$(HARNESS)/deps.sh
+
+$(PRISTINE)/Makefile:
+	@$(HARNESS)/unpack.sh $(KVER) $(PRISTINE)
+
+tree: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
+	@$(HARNESS)/tree.sh $(BASE) $(TREE) $(CURDIR)
+
+print-tree:
+	@echo $(TREE)
+
+config: tree
+	@$(HARNESS)/config.sh $(TREE) $(BUILD) $(HARNESS)/test-kernel.config
+
+kernel: config
+	+$(KMAKE) bzImage modules
+	@rm -rf $(MODROOT)
+	+@$(KMAKE) -s modules_install INSTALL_MOD_PATH=$(MODROOT)
+	@echo "  KERNEL  $(BUILD)/arch/x86/boot/bzImage"
+
+qemu:
+	@tools/qemu/build.sh
+
+kunit: kernel qemu
+	@$(HARNESS)/kunit.sh $(TREE) $(BUILD) $(MODROOT) $(LOGS)
+
+lint: config
+	@$(HARNESS)/lint.sh $(TREE) $(BUILD) $(CURDIR)
+
+patches: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
+	@$(HARNESS)/patches.sh $(BASE) $(CURDIR) $(CACHE)/patches
+
+demo: kernel qemu
+	@$(HARNESS)/demo.sh $(BUILD) $(MODROOT) $(LOGS)
+
+check: deps kernel qemu
+	@$(HARNESS)/check.sh $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CURDIR)
+
+clean-cache:
+	rm -rf $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CACHE)/patches

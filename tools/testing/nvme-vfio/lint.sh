@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lint our files and patches only, with the kernel's own tools:
+# checkpatch --strict on every emitted upstream patch, sparse (C=2) and W=1
+# on the objects we add or patch, coccicheck on our directories and
+# kernel-doc on our sources. Any finding fails.
+# usage: lint.sh TREE BUILD REPO
+set -uo pipefail
+tree=$1 build=$2 repo=$3
+here=$(dirname "$(realpath "$0")")
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail=0
+
+finding() { echo "lint: $*"; fail=1; }
+
+# Our C sources and headers: the new files and the upstream files we patch.
+new=$(cat "$repo"/series/*/files | grep -v '^#' | grep -E '\.[ch]$' | grep -v '^tools/')
+patched=$(cat "$repo"/series/*/*.patch | sed -n 's|^+++ b/\([^\t ]*\.[ch]\).*|\1|p' | grep -v '^tools/' | sort -u)
+ours=$(printf '%s\n' $new $patched | sort -u)
+dirs=$(for f in $ours; do case $f in *.c) dirname "$f";; esac; done | sort -u)
+
+echo "  LINT    checkpatch --strict"
+"$here/patches.sh" "$(cat "$tree/.nvfio-base")" "$repo" "$out/series" >/dev/null ||
+	finding "the upstream series could not be emitted"
+for p in "$out"/series/0*.patch; do
+	[ -f "$p" ] || continue
+	"$tree/scripts/checkpatch.pl" --strict --quiet --no-summary \
+		--ignore FILE_PATH_CHANGES "$p" > "$out/cp" 2>&1 ||
+		{ finding "checkpatch: ${p##*/}"; cat "$out/cp"; }
+done
+
+echo "  LINT    W=1 C=2 $dirs"
+# Force a rebuild of our objects so their warnings are seen again.
+for f in $ours; do
+	case $f in *.c) rm -f "$build/${f%.c}.o" ;; esac
+done
+# shellcheck disable=SC2086
+make -C "$tree" O="$build" CC="ccache gcc" -j"$(nproc)" W=1 C=2 \
+	$(for d in $dirs; do echo "$d/"; done) > "$out/build" 2>&1 ||
+	{ finding "W=1 C=2 build failed"; tail -40 "$out/build"; }
+pattern=$(printf '%s\n' $ours | sed 's/[.]/\\./g' | paste -sd'|')
+grep -E "^($pattern):[0-9]+:[0-9]+: (warning|error)|^($pattern):[0-9]+:[0-9]+: sparse:" "$out/build" > "$out/warn" ||
+	true
+if [ -s "$out/warn" ]; then
+	finding "compiler or sparse warnings"; cat "$out/warn"
+fi
+
+echo "  LINT    coccicheck"
+for d in $dirs; do
+	make -C "$tree" O="$build" coccicheck MODE=report M="$d" J="$(nproc)" > "$out/cocci" 2>&1
+	grep -E "^($pattern):[0-9]+" "$out/cocci" > "$out/cocci-ours" || true
+	if [ -s "$out/cocci-ours" ]; then
+		finding "coccicheck in $d"; cat "$out/cocci-ours"
+	fi
+done
+
+echo "  LINT    kernel-doc"
+# shellcheck disable=SC2086
+(cd "$tree" && scripts/kernel-doc -none -Wall $new) > "$out/kdoc" 2>&1
+if [ -s "$out/kdoc" ]; then
+	finding "kernel-doc"; cat "$out/kdoc"
+fi
+
+echo "  LINT    Kconfig sources"
+for k in $(sed -n 's/^source "\(.*\)"/\1/p' "$repo/Kconfig"); do
+	grep -rqsF "source \"$k\"" --include='Kconfig*' "$tree/drivers" ||
+		finding "the tree does not source $k (listed in the overlay's Kconfig)"
+done
+
+if [ "$fail" = 0 ]; then
+	echo "  LINT    no findings"
+fi
+exit "$fail"
