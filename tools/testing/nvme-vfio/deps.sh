@@ -14,7 +14,7 @@ PIN=/etc/apt/preferences.d/nvfio-pin
 # Host tools: kernel build, checks, the VM, the tests.
 PKGS=(bc bison flex libelf-dev libssl-dev dwarves ccache cpio kmod rsync
       xz-utils python3 sparse coccinelle git patch diffutils gawk
-      seabios qemu-system-x86 nvme-cli util-linux iproute2 gnuplot-nox)
+      seabios nvme-cli util-linux iproute2 gnuplot-nox)
 
 need_update=0
 if [ ! -f "$SRC_LIST" ]; then
@@ -69,7 +69,3 @@ if [ ${#missing[@]} -gt 0 ]; then
 			"linux-source-$KVER/trixie-backports" >/dev/null
 fi
 
-# The patched QEMU's build dependencies.
-if [ -x tools/qemu/build.sh ]; then
-	tools/qemu/build.sh --deps
-fi
