@@ -19,7 +19,7 @@ trap 'rm -rf "$scratch"' EXIT
 git() { command git -C "$scratch" -c user.name="${author% <*}" \
 	-c user.email="$(echo "$author" | sed 's/.*<\(.*\)>/\1/')" "$@"; }
 
-git init -q -b base
+git init -q -b series
 touched=$( (cat "$series"/*/*.patch 2>/dev/null || true) |
 	sed -n 's|^+++ b/\([^\t ]*\).*|\1|p' | sort -u)
 for f in $touched MAINTAINERS; do
@@ -30,6 +30,7 @@ for f in $touched MAINTAINERS; do
 done
 git add -A
 git commit -q -m "base: files of $(head -n 3 "$base/Makefile" | tr '\n' ' ')"
+git tag base
 
 for dir in "$series"/[0-9]*/; do
 	dir=${dir%/}
