@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the nvme-vfio-pci test VM (started by vm.sh).
+#
+# The root file system is the host's, read-only over virtio-9p. This script
+# gives the guest writable scratch space, the test kernel's modules and the
+# host's run directory, runs the requested command, collects the kernel log
+# and a kmemleak scan, then powers the VM off. The command's exit status is
+# reported on the output port as "NVFIO-EXIT <rc>".
+#
+# vm.sh passes its parameters on the kernel command line, which the kernel
+# hands to init as environment variables:
+#   nvfio_out      host run directory, shared writable over 9p (tag nvfio_out)
+#   nvfio_modroot  directory holding lib/modules/<release> (may be empty)
+#   nvfio_tty      the port that carries the command's output
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8 TERM=dumb
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /dev/virtio-ports
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+for d in /tmp /run /var/tmp /var/log /var/lib /var/cache; do
+	mountpoint -q "$d" || mount -t tmpfs tmpfs "$d"
+done
+# The run directory may lie under one of the tmpfs mounts above.
+mkdir -p "$nvfio_out" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 nvfio_out "$nvfio_out"
+
+tty=${nvfio_tty:-/dev/ttyS1}
+stty -F "$tty" -opost -echo 2>/dev/null
+exec </dev/null >"$tty" 2>&1
+
+if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules" ]; then
+	mount --bind "$nvfio_modroot/lib/modules" /lib/modules
+fi
+
+# udev is not running: name the virtio serial ports as it would.
+for p in /sys/class/virtio-ports/*; do
+	[ -f "$p/name" ] && ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"
+done
+
+# Objects the boot leaves unreferenced are not the command's: report them
+# once now and mark them as seen.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -w "$kmemleak" ]; then
+	echo scan > "$kmemleak"
+	cat "$kmemleak" > "$nvfio_out/kmemleak-boot.txt"
+	echo clear > "$kmemleak"
+fi
+
+echo "NVFIO-START $(uname -r) $(nproc) cpus, up $(cut -d' ' -f1 /proc/uptime) s"
+bash "$nvfio_out/cmd.sh"
+rc=$?
+cd /
+
+# A leak is reported once its object is older than five seconds and has
+# stayed unreferenced over two scans.
+if [ -w "$kmemleak" ]; then
+	echo scan > "$kmemleak"
+	sleep 5
+	echo scan > "$kmemleak"
+	cat "$kmemleak" > "$nvfio_out/kmemleak.txt"
+fi
+dmesg > "$nvfio_out/dmesg.txt"
+echo "NVFIO-EXIT $rc"
+echo "NVFIO-EXIT $rc" > /dev/kmsg
+
+sync
+umount "$nvfio_out"
+# reboot(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_POWER_OFF)
+perl -e 'syscall(169, 0xfee1dead, 672274793, 0x4321fedc, 0)'
+# Should the power-off fail, the kernel panics when init exits and QEMU,
+# started with -no-reboot, stops on the reboot that follows.
+exit "$rc"

@@ -1,0 +1,144 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Provision NVMe SR-IOV VFs for live migration the way an operator does
+# (Documentation/driver-api/vfio-pci-nvme.rst), inside the test VM:
+#
+#   1. nvme-pci drives the PF; VFs are not auto-probed.
+#   2. Virtualization Management gives each secondary controller its
+#      flexible VQ and VI resources, then the VFs are enabled and their
+#      secondary controllers brought online.
+#   3. Each VF is bound to DRIVER with driver_override.
+#
+# usage: provision.sh [-n NUM_VFS] [-q VQ] [-i VI] [-d DRIVER] [PF_BDF]
+#   -n NUM_VFS  VFs to enable (default 2)
+#   -q VQ       VQ resources per VF: the admin queue and VQ-1 I/O queue pairs
+#               (default 4)
+#   -i VI       VI resources (interrupt vectors) per VF (default 2)
+#   -d DRIVER   driver for the VFs (default nvme-vfio-pci; "none" leaves them
+#               unbound)
+# PF_BDF defaults to the first NVMe function that supports SR-IOV.
+#
+# Prints one "VF <bdf> scid=<id> group=<iommu group> driver=<driver>" line per
+# VF and PASS:/FAIL: lines for the steps.
+set -uo pipefail
+
+numvfs=2
+nvq=4
+nvi=2
+driver=nvme-vfio-pci
+
+while getopts n:q:i:d:h opt; do
+	case $opt in
+	n) numvfs=$OPTARG ;;
+	q) nvq=$OPTARG ;;
+	i) nvi=$OPTARG ;;
+	d) driver=$OPTARG ;;
+	*) sed -n '/^# usage/,/^# PF_BDF/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+fail() { echo "FAIL: provision: $*"; exit 1; }
+pass() { echo "PASS: provision: $*"; }
+now() { date +%s%N; }
+ms_since() { echo $((($(now) - $1) / 1000000)); }
+
+sysfs=/sys/bus/pci/devices
+t0=$(now)
+
+pf=${1:-}
+if [ -z "$pf" ]; then
+	for d in "$sysfs"/*; do
+		# NVMe programming interface: class 01, subclass 08, prog-if 02
+		[ "$(cat "$d/class")" = 0x010802 ] && [ -f "$d/sriov_totalvfs" ] || continue
+		pf=${d##*/}
+		break
+	done
+fi
+[ -n "$pf" ] || fail "no NVMe function with SR-IOV found"
+pfdir=$sysfs/$pf
+[ "$(cat "$pfdir/sriov_totalvfs" 2>/dev/null)" -ge "$numvfs" ] 2>/dev/null ||
+	fail "$pf cannot enable $numvfs VFs"
+
+# 1. nvme-pci drives the PF.
+modprobe -q nvme 2>/dev/null
+for _ in $(seq 100); do
+	ctrl=$(ls "$pfdir/nvme" 2>/dev/null | head -n 1)
+	[ -n "$ctrl" ] && [ "$(cat "$pfdir/nvme/$ctrl/state" 2>/dev/null)" = live ] && break
+	sleep 0.1
+done
+[ "$(basename "$(readlink "$pfdir/driver")")" = nvme ] || fail "nvme-pci does not drive $pf"
+[ -n "$ctrl" ] || fail "no NVMe controller under $pf"
+dev=/dev/$ctrl
+pass "nvme-pci drives PF $pf as $ctrl"
+
+if [ "$(cat "$pfdir/sriov_numvfs")" != 0 ]; then
+	echo 0 > "$pfdir/sriov_numvfs" || fail "cannot disable the VFs of $pf"
+fi
+echo 0 > "$pfdir/sriov_drivers_autoprobe" || fail "cannot clear sriov_drivers_autoprobe"
+
+# The secondary controller of VF n (VFN n, 1-based) from the PF's list.
+seclist() { nvme list-secondary "$dev" 2>/dev/null; }
+scid_of() {
+	seclist | awk -v vfn="$1" '
+		/SCID/ { scid = strtonum($NF) }
+		/VFN/ && strtonum($NF) == vfn { print scid; exit }'
+}
+field_of() {
+	seclist | awk -v want="$1" -v field="$2" '
+		/SCID/ { hit = strtonum($NF) == want }
+		hit && $1 == field { print strtonum($NF); exit }'
+}
+
+# 2. Flexible resources, before the VFs exist; online after.
+t1=$(now)
+declare -A scid
+for ((vf = 1; vf <= numvfs; vf++)); do
+	id=$(scid_of "$vf")
+	[ -n "$id" ] || fail "no secondary controller for VF $vf in the list of $dev"
+	scid[$vf]=$id
+	if [ "$(field_of "$id" SCS)" = 1 ]; then
+		nvme virt-mgmt "$dev" -c "$id" -a 7 >/dev/null ||
+			fail "cannot take secondary controller $id offline"
+	fi
+	nvme virt-mgmt "$dev" -c "$id" -r 0 -a 8 -n "$nvq" >/dev/null ||
+		fail "cannot assign $nvq VQ resources to secondary controller $id"
+	nvme virt-mgmt "$dev" -c "$id" -r 1 -a 8 -n "$nvi" >/dev/null ||
+		fail "cannot assign $nvi VI resources to secondary controller $id"
+done
+pass "assigned $nvq VQ and $nvi VI resources to each of $numvfs secondary controllers ($(ms_since "$t1") ms)"
+
+t1=$(now)
+echo "$numvfs" > "$pfdir/sriov_numvfs" || fail "cannot enable $numvfs VFs on $pf"
+pass "enabled $numvfs VFs ($(ms_since "$t1") ms)"
+
+t1=$(now)
+for ((vf = 1; vf <= numvfs; vf++)); do
+	nvme virt-mgmt "$dev" -c "${scid[$vf]}" -a 9 >/dev/null ||
+		fail "cannot bring secondary controller ${scid[$vf]} online"
+	[ "$(field_of "${scid[$vf]}" SCS)" = 1 ] ||
+		fail "secondary controller ${scid[$vf]} is not online"
+done
+pass "brought $numvfs secondary controllers online ($(ms_since "$t1") ms)"
+
+# 3. Bind each VF to the migration driver with driver_override.
+t1=$(now)
+if [ "$driver" != none ]; then
+	modprobe "$driver" 2>/dev/null
+fi
+for ((vf = 1; vf <= numvfs; vf++)); do
+	vfbdf=$(basename "$(readlink "$pfdir/virtfn$((vf - 1))")")
+	[ -n "$vfbdf" ] || fail "VF $vf of $pf has no PCI function"
+	bound=
+	if [ "$driver" != none ]; then
+		echo "$driver" > "$sysfs/$vfbdf/driver_override"
+		echo "$vfbdf" > /sys/bus/pci/drivers_probe
+		bound=$(basename "$(readlink "$sysfs/$vfbdf/driver" 2>/dev/null)")
+		[ "$bound" = "$driver" ] || fail "$vfbdf is bound to '${bound:-nothing}', not $driver"
+	fi
+	group=$(basename "$(readlink "$sysfs/$vfbdf/iommu_group" 2>/dev/null)")
+	echo "VF $vfbdf scid=${scid[$vf]} group=${group:-none} driver=${bound:-none}"
+done
+[ "$driver" = none ] || pass "bound $numvfs VFs to $driver ($(ms_since "$t1") ms)"
+pass "provisioned $numvfs VFs of $pf in $(ms_since "$t0") ms"

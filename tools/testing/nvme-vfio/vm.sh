@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a test kernel under QEMU (TCG) with an SR-IOV NVMe subsystem and an
+# emulated Intel IOMMU, run one command inside and fail on any kernel report.
+#
+# The guest's root is the host's file system, read-only over virtio-9p, so the
+# command and everything it uses are ordinary host paths. The run directory is
+# shared writable at the same path inside the guest ($NVFIO_OUT there).
+#
+# usage: vm.sh [options] [--] COMMAND [ARG...]
+#   -k BZIMAGE   kernel to boot (default: $NVFIO_CACHE/build/arch/x86/boot/bzImage)
+#   -M MODROOT   directory holding lib/modules/<release>, from
+#                "make modules_install INSTALL_MOD_PATH=MODROOT"
+#                (default: $NVFIO_CACHE/build-modroot when it exists)
+#   -o DIR       run directory for logs (default: $NVFIO_CACHE/vm-runs/<date>)
+#   -t SECONDS   time limit for the whole VM run (default: 1200)
+#   -m SIZE      guest memory (default: 2G)
+#   -v           show the kernel console too, not only the command's output
+#
+# Environment: QEMU (the qemu-system-x86_64 binary; default: the newest
+# build of tools/qemu/build.sh, else /usr/bin's), NVFIO_CACHE (default
+# ~/.cache/nvme-vfio-pci), NVFIO_NS_SIZE (namespace size, default 256M).
+#
+# Files left in the run directory: kernel.log (the serial console), output.log
+# (the command's output), dmesg.txt, kmemleak.txt, qemu.cmd, cmd.sh.
+# Inside the guest, /dev/virtio-ports/org.nvfio.qmp is a QMP monitor of the
+# VM's own QEMU (see guest/qmp.py); $NVFIO_QMP names a host-side one.
+#
+# Exit status: the command's, or 1 when the kernel reported a problem, 124
+# when the time limit hit, 125 for a harness error.
+set -euo pipefail
+
+here=$(dirname "$(realpath "$0")")
+cache=${NVFIO_CACHE:-$HOME/.cache/nvme-vfio-pci}
+kernel=$cache/build/arch/x86/boot/bzImage
+modroot=
+[ -d "$cache/build-modroot/lib/modules" ] && modroot=$cache/build-modroot
+outdir=
+limit=1200
+mem=2G
+verbose=
+
+die() { echo "vm: $*" >&2; exit 125; }
+
+while getopts k:M:o:t:m:vh opt; do
+	case $opt in
+	k) kernel=$OPTARG ;;
+	M) modroot=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	t) limit=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	v) verbose=1 ;;
+	*) sed -n '/^# usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 125 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || die "no command given (try -h)"
+
+# The QEMU binary: $QEMU, else the newest patched build of tools/qemu/build.sh
+# in the cache, else the system's (no TP4159 model: enough for the harness).
+if [ -z "${QEMU:-}" ]; then
+	QEMU=$(ls -t "$cache"/qemu-*/bin/qemu-system-x86_64 2>/dev/null | head -n 1) || true
+	[ -n "$QEMU" ] || QEMU=/usr/bin/qemu-system-x86_64
+fi
+[ -x "$QEMU" ] || die "no QEMU at $QEMU"
+[ -f "$kernel" ] || die "no kernel at $kernel"
+kernel=$(realpath "$kernel")
+if [ -n "$modroot" ]; then
+	[ -d "$modroot/lib/modules" ] || die "$modroot has no lib/modules"
+	modroot=$(realpath "$modroot")
+fi
+
+[ -n "$outdir" ] || outdir=$cache/vm-runs/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$outdir"
+outdir=$(realpath "$outdir")
+rm -f "$outdir"/{kernel.log,output.log,dmesg.txt,kmemleak.txt}
+
+# UNIX socket paths are short: keep the sockets and the namespace in /tmp.
+run=$(mktemp -d /tmp/nvfio-vm.XXXXXX)
+trap 'rm -rf "$run"' EXIT
+ns=$run/ns0.img
+truncate -s "${NVFIO_NS_SIZE:-256M}" "$ns"
+
+# The command, run in the guest from the current directory.
+{
+	echo "cd $(printf %q "$PWD") || exit 125"
+	echo "export NVFIO_OUT=$(printf %q "$outdir")"
+	printf 'exec'
+	printf ' %q' "$@"
+	echo
+} > "$outdir/cmd.sh"
+
+cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
+cmdline+=" init=$here/guest/init.sh panic=-1 intel_iommu=on"
+cmdline+=" nvfio_out=$outdir nvfio_modroot=$modroot nvfio_tty=/dev/ttyS1"
+
+# One NVMe subsystem: a PF with SR-IOV (4 VFs) and one namespace that every
+# controller shares. Each VF can be given up to 4 VQ resources (the admin
+# queue and 3 I/O queue pairs) and 2 VI resources (interrupt vectors).
+nvme_pf="nvme,id=nvme0,bus=rp0,serial=NVFIO0000,subsys=nvfio-subsys"
+nvme_pf+=",max_ioqpairs=26,msix_qsize=17"
+nvme_pf+=",sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8"
+nvme_pf+=",sriov_max_vq_per_vf=4,sriov_max_vi_per_vf=2"
+
+qemu=(
+	"$QEMU" -nodefaults -no-user-config -display none -no-reboot
+	-machine q35,kernel-irqchip=split -accel tcg,thread=multi
+	-cpu max,la57=off -smp 2 -m "$mem"
+	-device intel-iommu,intremap=on,caching-mode=on
+	-kernel "$kernel" -append "$cmdline"
+	-chardev "file,id=klog,path=$outdir/kernel.log" -serial chardev:klog
+	-chardev stdio,id=out,signal=off -serial chardev:out
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-fsdev "local,id=out,path=$outdir,security_model=none,multidevs=remap"
+	-device virtio-9p-pci,fsdev=out,mount_tag=nvfio_out
+	-device virtio-serial-pci
+	-chardev "socket,id=qmpmon,path=$run/qmp-guest.sock,server=on,wait=off"
+	-mon chardev=qmpmon,mode=control
+	-chardev "socket,id=qmpport,path=$run/qmp-guest.sock"
+	-device virtserialport,chardev=qmpport,name=org.nvfio.qmp
+	-qmp "unix:$run/qmp.sock,server=on,wait=off"
+	-device pcie-root-port,id=rp0,chassis=1,slot=1
+	-drive "file=$ns,if=none,id=ns0,format=raw,cache=unsafe"
+	-device nvme-subsys,id=nvfio-subsys,nqn=nvfio-subsys
+	-device "$nvme_pf"
+	-device nvme-ns,drive=ns0,nsid=1,shared=on
+)
+printf '%q ' "${qemu[@]}" > "$outdir/qemu.cmd"
+echo >> "$outdir/qemu.cmd"
+
+export NVFIO_QMP=$run/qmp.sock
+echo "vm: $(basename "$QEMU") $("$QEMU" --version | head -n 1 | sed 's/.*version //'), kernel $kernel, logs in $outdir" >&2
+start=$(date +%s%N)
+[ -n "$verbose" ] && { tail -F -n +1 "$outdir/kernel.log" 2>/dev/null & }
+tailpid=${!:-}
+set +e
+timeout -k 15 "$limit" "${qemu[@]}" < /dev/null | tr -d '\r' | tee "$outdir/output.log"
+qrc=${PIPESTATUS[0]}
+set -e
+[ -n "$verbose" ] && kill "$tailpid" 2>/dev/null
+elapsed=$((($(date +%s%N) - start) / 1000000))
+printf 'vm: QEMU exited (%s) after %d.%03d s\n' "$qrc" $((elapsed / 1000)) $((elapsed % 1000)) >&2
+
+rc=$(sed -n 's/^NVFIO-EXIT \([0-9]*\).*/\1/p' "$outdir/output.log" | tail -n 1)
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "vm: FAIL: the VM did not finish within $limit s" >&2
+	rc=124
+elif [ -z "$rc" ]; then
+	echo "vm: FAIL: the guest did not report an exit status (QEMU status $qrc)" >&2
+	rc=125
+fi
+
+# Any report of the kernel's debug facilities fails the run.
+reports='BUG:|WARNING:|Oops|Call Trace|Kernel panic|general protection fault'
+reports+='|UBSAN:|inconsistent lock state|circular locking|possible recursive locking'
+reports+='|unreferenced object|hung_task|soft lockup|rcu_sched self-detected|INFO: task'
+logs=("$outdir/kernel.log")
+[ -s "$outdir/kmemleak.txt" ] && logs+=("$outdir/kmemleak.txt")
+if grep -E -q "$reports" "${logs[@]}"; then
+	echo "vm: FAIL: kernel reports in ${logs[*]}:" >&2
+	grep -E -h -A 40 "$reports" "${logs[@]}" | head -n 200 >&2
+	[ "$rc" = 0 ] && rc=1
+fi
+echo "vm: exit status $rc" >&2
+exit "$rc"
