@@ -48,12 +48,25 @@ if [ -s "$out/warn" ]; then
 fi
 
 echo "  LINT    coccicheck"
+# coccicheck takes a directory: give it one holding only our sources (and
+# the headers next to them), so upstream files are neither read nor judged.
 for d in $dirs; do
-	make -C "$tree" O="$build" coccicheck MODE=report M="$d" J="$(nproc)" > "$out/cocci" 2>&1
-	grep -E "^($pattern):[0-9]+" "$out/cocci" > "$out/cocci-ours" || true
+	scratch=nvfio-cocci/$d
+	rm -rf "$tree/nvfio-cocci"
+	mkdir -p "$tree/$scratch"
+	cp "$tree/$d"/*.h "$tree/$scratch/" 2>/dev/null || true
+	for f in $new; do
+		[ "$(dirname "$f")" = "$d" ] && cp "$tree/$f" "$tree/$scratch/"
+	done
+	make -C "$tree" O="$build" coccicheck MODE=report M="$scratch" \
+		J="$(nproc)" > "$out/cocci" 2>&1 ||
+		{ finding "coccicheck could not run in $d"; tail -5 "$out/cocci"; }
+	grep -E '^\./[^ ]+:[0-9]+' "$out/cocci" | sed "s|^\./|$d/|" |
+		grep -E "^($pattern):" > "$out/cocci-ours" || true
 	if [ -s "$out/cocci-ours" ]; then
 		finding "coccicheck in $d"; cat "$out/cocci-ours"
 	fi
+	rm -rf "$tree/nvfio-cocci"
 done
 
 echo "  LINT    kernel-doc"
