@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The migration stream of nvme-vfio-pci, defined here and nowhere else.
+ *
+ * A saving data fd yields, and a resuming data fd takes, two records. Each
+ * record is a header, a payload and a trailer; every field is little endian:
+ *
+ *   header (struct nvmevf_rec_hdr, 24 bytes)
+ *     0   4  magic     "NVLM", 0x4d4c564e
+ *     4   2  version   1
+ *     6   2  type      1: compatibility description, 2: controller state
+ *     8   4  flags     0
+ *    12   4  reserved  0
+ *    16   8  length    bytes in the record: header, payload and trailer
+ *   payload
+ *   trailer (struct nvmevf_rec_tail, 8 bytes)
+ *     0   4  crc       CRC32C (initial value ~0, inverted result) of the
+ *                      header and the payload
+ *     4   4  end       "LEND", 0x444e454c
+ *
+ * Record 1, the compatibility description (struct nvmevf_compat), is 64
+ * bytes long; its 32-byte payload identifies what the source saves:
+ *     0   2  csv          version of the NVMe-defined controller state (0)
+ *     2   1  flags        bit 0: the state has a vendor-specific section in
+ *                         the format vendor_uuid names
+ *     3   5  reserved     0
+ *     8   8  state_size   bytes of controller state when the record was
+ *                         written, 0 if it could not be read then
+ *    16  16  vendor_uuid  the vendor-specific format, zero without bit 0
+ *
+ * Record 2 carries the controller state: the whole Controller State data
+ * structure as Migration Receive (Get Controller State) returned it on the
+ * source, that is its 48-byte header, NVMECSS dwords of NVMe-defined state
+ * and VSS dwords of vendor-specific state.
+ *
+ * Nothing may follow record 2. The compatibility record is what a PRE_COPY
+ * data fd offers as its initial bytes; the state record follows once the
+ * device reaches STOP_COPY. That is why the stream is two records: when
+ * the initial bytes are read the state does not exist yet, so no single
+ * header could hold the length of the whole stream.
+ *
+ * The resuming side parses the stream incrementally, whatever the size of
+ * the writes. It checks each header as soon as it is complete and each
+ * payload as soon as the trailer after it is complete: magic, version,
+ * record order, reserved fields, lengths (a state larger than the limit the
+ * destination allows is refused before anything is allocated), end marker,
+ * CRC, then the compatibility description against what the destination PF
+ * offers and the controller state for internal consistency. The first
+ * violation sticks and is reported with its reason.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/crc32.h>
+#include <linux/limits.h>
+#include <linux/minmax.h>
+#include <linux/nvme.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/sprintf.h>
+#include <linux/string.h>
+#include <linux/unaligned.h>
+
+#include "stream.h"
+
+/* The queue entries of a version 0 NVMe-defined state are counted as one */
+static_assert(sizeof(struct nvme_iosq_state) == sizeof(struct nvme_iocq_state));
+
+static const char * const nvmevf_rec_names[] = {
+	[NVMEVF_REC_COMPAT] = "compatibility",
+	[NVMEVF_REC_STATE] = "controller state",
+};
+
+static int nvmevf_errno(const struct nvmevf_stream_status *st)
+{
+	return st->err == NVMEVF_ERR_NOMEM ? -ENOMEM : -EINVAL;
+}
+
+static __printf(3, 4)
+int nvmevf_reject(struct nvmevf_stream_status *st, enum nvmevf_stream_err err,
+		  const char *fmt, ...)
+{
+	va_list args;
+
+	if (!st->err) {
+		st->err = err;
+		va_start(args, fmt);
+		vsnprintf(st->msg, sizeof(st->msg), fmt, args);
+		va_end(args);
+	}
+	return nvmevf_errno(st);
+}
+
+static u32 nvmevf_crc(const struct nvmevf_rec_hdr *hdr, const void *payload,
+		      size_t len)
+{
+	return ~crc32c(crc32c(~0, hdr, sizeof(*hdr)), payload, len);
+}
+
+static void nvmevf_put_rec(struct nvmevf_rec_hdr *hdr,
+			   struct nvmevf_rec_tail *tail,
+			   enum nvmevf_rec_type type, const void *payload,
+			   size_t len)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(NVMEVF_STREAM_MAGIC);
+	hdr->version = cpu_to_le16(NVMEVF_STREAM_VERSION);
+	hdr->type = cpu_to_le16(type);
+	hdr->length = cpu_to_le64((u64)len + sizeof(*hdr) + sizeof(*tail));
+	tail->crc = cpu_to_le32(nvmevf_crc(hdr, payload, len));
+	tail->end = cpu_to_le32(NVMEVF_STREAM_END);
+}
+
+/**
+ * nvmevf_stream_size() - Size the stream that carries a controller state
+ * @state_len: size of the controller state in bytes
+ *
+ * Return: the size of the whole stream in bytes, SIZE_MAX on overflow.
+ */
+size_t nvmevf_stream_size(size_t state_len)
+{
+	return size_add(state_len, NVMEVF_STREAM_OVERHEAD);
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_size);
+
+/**
+ * nvmevf_stream_put_compat() - Write the compatibility record
+ * @rec: the record to fill in
+ * @info: what the source PF offers
+ * @fmt: the formats the source saves, valid indexes into @info
+ * @state_size: size of the controller state in bytes, 0 if unknown
+ */
+void nvmevf_stream_put_compat(struct nvmevf_compat_rec *rec,
+			      const struct nvme_lm_info *info,
+			      const struct nvme_lm_fmt *fmt, u64 state_size)
+{
+	struct nvmevf_compat *c = &rec->compat;
+
+	memset(c, 0, sizeof(*c));
+	c->csv = cpu_to_le16(info->versions[fmt->csvi - 1]);
+	if (fmt->csuuidi) {
+		c->flags = NVMEVF_COMPAT_VENDOR;
+		uuid_copy(&c->vendor_uuid, &info->uuids[fmt->csuuidi - 1]);
+	}
+	c->state_size = cpu_to_le64(state_size);
+	nvmevf_put_rec(&rec->hdr, &rec->tail, NVMEVF_REC_COMPAT, c, sizeof(*c));
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_put_compat);
+
+/**
+ * nvmevf_stream_put_state() - Frame a controller state as the state record
+ * @hdr: the record header to fill in
+ * @tail: the record trailer to fill in
+ * @state: the Controller State data structure
+ * @len: its size in bytes
+ *
+ * The record is @hdr, @state and @tail, in that order.
+ */
+void nvmevf_stream_put_state(struct nvmevf_rec_hdr *hdr,
+			     struct nvmevf_rec_tail *tail,
+			     const void *state, size_t len)
+{
+	nvmevf_put_rec(hdr, tail, NVMEVF_REC_STATE, state, len);
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_put_state);
+
+/* A 128-bit little-endian count of dwords, in bytes */
+static bool nvmevf_dwords(const u8 field[16], size_t *bytes)
+{
+	u64 dwords = get_unaligned_le64(field);
+
+	return !get_unaligned_le64(field + 8) &&
+	       !check_mul_overflow(dwords, 4, bytes);
+}
+
+/**
+ * nvmevf_stream_check_state() - Check a Controller State data structure
+ * @state: the structure
+ * @len: its size in bytes
+ * @csv: the version its NVMe-defined section must have
+ * @vendor: whether a vendor-specific section was requested
+ * @st: the verdict, set on failure
+ *
+ * Checks that the section sizes in the header add up to @len, that the
+ * state was saved from a suspended controller, and that the version 0
+ * NVMe-defined section holds the I/O queues it counts. Both sides use it:
+ * the source on what its controller returned, the destination on what the
+ * stream carried.
+ *
+ * Return: 0 if the state is consistent, else -EINVAL.
+ */
+int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
+			      bool vendor, struct nvmevf_stream_status *st)
+{
+	const struct nvme_ctrl_state_hdr *hdr = state;
+	const struct nvme_ctrl_state_v0 *v0;
+	size_t css, vss, total, queues;
+	u16 ver, niosq, niocq;
+
+	if (len < sizeof(*hdr))
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "controller state of %zu bytes is shorter than its header",
+				     len);
+	if (!nvmevf_dwords(hdr->nvmecss, &css) ||
+	    !nvmevf_dwords(hdr->vss, &vss) ||
+	    check_add_overflow(sizeof(*hdr), css, &total) ||
+	    check_add_overflow(total, vss, &total) || total != len)
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "controller state header sizes NVMECSS %16phN VSS %16phN do not match its %zu bytes",
+				     hdr->nvmecss, hdr->vss, len);
+	if (!(hdr->csattr & NVME_CTRL_STATE_CSATTR_SUSPENDED))
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "controller state was not saved from a suspended controller");
+	if (vss && !vendor)
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "controller state has a vendor-specific section of %zu bytes that was not requested",
+				     vss);
+	if (css < sizeof(*v0))
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "NVMe-defined controller state of %zu bytes is too short",
+				     css);
+
+	v0 = state + sizeof(*hdr);
+	ver = le16_to_cpu(v0->ver);
+	niosq = le16_to_cpu(v0->niosq);
+	niocq = le16_to_cpu(v0->niocq);
+	if (ver != csv)
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "NVMe-defined controller state has version %u, not %u",
+				     ver, csv);
+	queues = size_mul((size_t)niosq + niocq, sizeof(struct nvme_iosq_state));
+	if (size_add(sizeof(*v0), queues) > css)
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "NVMe-defined controller state of %zu bytes cannot hold %u I/O submission and %u completion queues",
+				     css, niosq, niocq);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_check_state);
+
+/**
+ * nvmevf_stream_parser_init() - Prepare to parse a stream
+ * @p: the parser
+ * @info: what the destination PF offers; must outlive @p
+ * @max_state: largest controller state to accept, in bytes
+ * @allow_ioq_only: accept a state without a vendor-specific section
+ */
+void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
+			       const struct nvme_lm_info *info,
+			       size_t max_state, bool allow_ioq_only)
+{
+	memset(p, 0, sizeof(*p));
+	p->info = info;
+	/* Beyond INT_MAX kvmalloc() warns instead of failing */
+	p->max_state = min_t(size_t, max_state, INT_MAX);
+	p->allow_ioq_only = allow_ioq_only;
+	p->phase = NVMEVF_PARSE_HDR;
+	p->type = NVMEVF_REC_COMPAT;
+	p->crc = ~0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_parser_init);
+
+static int nvmevf_parse_hdr(struct nvmevf_stream_parser *p)
+{
+	const struct nvmevf_rec_hdr *hdr = &p->hdr;
+	const char *name = nvmevf_rec_names[p->type];
+	u64 length = le64_to_cpu(hdr->length);
+	u64 min;
+
+	if (le32_to_cpu(hdr->magic) != NVMEVF_STREAM_MAGIC)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_MAGIC,
+				     "bad magic %#010x in the %s record header",
+				     le32_to_cpu(hdr->magic), name);
+	if (le16_to_cpu(hdr->version) != NVMEVF_STREAM_VERSION)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_VERSION,
+				     "unknown stream version %u, this driver reads version %u",
+				     le16_to_cpu(hdr->version),
+				     NVMEVF_STREAM_VERSION);
+	if (le16_to_cpu(hdr->type) != p->type)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
+				     "record type %u where the %s record (type %u) belongs",
+				     le16_to_cpu(hdr->type), name, p->type);
+	if (hdr->flags || hdr->rsvd12)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_RESERVED,
+				     "reserved bits set in the %s record header",
+				     name);
+
+	if (p->type == NVMEVF_REC_COMPAT) {
+		if (length != sizeof(struct nvmevf_compat_rec))
+			return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
+					     "compatibility record of %llu bytes, expected %zu",
+					     length,
+					     sizeof(struct nvmevf_compat_rec));
+	} else {
+		min = sizeof(*hdr) + sizeof(struct nvme_ctrl_state_hdr) +
+		      sizeof(struct nvmevf_rec_tail);
+		if (length < min)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
+					     "controller state record of %llu bytes, at least %llu expected",
+					     length, min);
+		length -= sizeof(*hdr) + sizeof(struct nvmevf_rec_tail);
+		if (length > p->max_state)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_TOO_LARGE,
+					     "controller state of %llu bytes exceeds the %zu bytes this destination accepts",
+					     length, p->max_state);
+		p->state = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+		if (!p->state)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_NOMEM,
+					     "no memory for a controller state of %llu bytes",
+					     length);
+		p->state_len = length;
+	}
+	p->phase = NVMEVF_PARSE_PAYLOAD;
+	return 0;
+}
+
+/**
+ * nvmevf_stream_find_version() - Look an NVMe-defined state version up
+ * @info: what a PF offers
+ * @ver: the version
+ *
+ * Return: the index of @ver in @info->versions, or -1 if it is not there.
+ */
+int nvmevf_stream_find_version(const struct nvme_lm_info *info, u16 ver)
+{
+	int i;
+
+	for (i = 0; i < min(info->nr_versions, NVME_LM_MAX_VERSIONS); i++)
+		if (info->versions[i] == ver)
+			return i;
+	return -1;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_find_version);
+
+static int nvmevf_find_uuid(const struct nvme_lm_info *info,
+			    const uuid_t *uuid)
+{
+	int i;
+
+	for (i = 0; i < min(info->nr_uuids, NVME_LM_MAX_UUIDS); i++)
+		if (uuid_equal(&info->uuids[i], uuid))
+			return i;
+	return -1;
+}
+
+static int nvmevf_parse_compat(struct nvmevf_stream_parser *p)
+{
+	const struct nvmevf_compat *c = &p->compat;
+	u64 size = le64_to_cpu(c->state_size);
+	u16 csv = le16_to_cpu(c->csv);
+	int i;
+
+	if ((c->flags & ~NVMEVF_COMPAT_VENDOR) ||
+	    memchr_inv(c->rsvd3, 0, sizeof(c->rsvd3)) ||
+	    (!(c->flags & NVMEVF_COMPAT_VENDOR) &&
+	     !uuid_is_null(&c->vendor_uuid)))
+		return nvmevf_reject(&p->status, NVMEVF_ERR_RESERVED,
+				     "reserved bits set in the compatibility description");
+
+	i = nvmevf_stream_find_version(p->info, csv);
+	if (csv != NVMEVF_CSV || i < 0)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_FORMAT,
+				     "NVMe-defined controller state version %u is not supported here",
+				     csv);
+	p->fmt.csvi = i + 1;
+
+	if (c->flags & NVMEVF_COMPAT_VENDOR) {
+		i = nvmevf_find_uuid(p->info, &c->vendor_uuid);
+		if (i < 0)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_VENDOR,
+					     "vendor-specific controller state format %pUb is not supported by this PF",
+					     &c->vendor_uuid);
+		p->fmt.csuuidi = i + 1;
+	} else if (!p->allow_ioq_only) {
+		return nvmevf_reject(&p->status, NVMEVF_ERR_IOQ_ONLY,
+				     "the source saves I/O queue state only, which allow_ioq_only_state=1 accepts");
+	}
+
+	if (size > p->max_state)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_TOO_LARGE,
+				     "source controller state of %llu bytes exceeds the %zu bytes this destination accepts",
+				     size, p->max_state);
+	return 0;
+}
+
+static int nvmevf_parse_tail(struct nvmevf_stream_parser *p)
+{
+	const char *name = nvmevf_rec_names[p->type];
+	u32 crc = ~p->crc;
+	int ret;
+
+	if (le32_to_cpu(p->tail.end) != NVMEVF_STREAM_END)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_END,
+				     "bad end marker %#010x after the %s record",
+				     le32_to_cpu(p->tail.end), name);
+	if (le32_to_cpu(p->tail.crc) != crc)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_CRC,
+				     "checksum mismatch in the %s record: %#010x, computed %#010x",
+				     name, le32_to_cpu(p->tail.crc), crc);
+
+	if (p->type == NVMEVF_REC_COMPAT) {
+		ret = nvmevf_parse_compat(p);
+		if (ret)
+			return ret;
+		p->type = NVMEVF_REC_STATE;
+		p->phase = NVMEVF_PARSE_HDR;
+		p->crc = ~0;
+		return 0;
+	}
+
+	ret = nvmevf_stream_check_state(p->state, p->state_len,
+					le16_to_cpu(p->compat.csv),
+					p->compat.flags & NVMEVF_COMPAT_VENDOR,
+					&p->status);
+	if (ret)
+		return ret;
+	p->phase = NVMEVF_PARSE_DONE;
+	return 0;
+}
+
+/**
+ * nvmevf_stream_window() - Where the next bytes of the stream go
+ * @p: the parser
+ * @dst: set to the buffer for the next bytes
+ * @len: set to how many bytes @dst takes, never 0
+ *
+ * The caller copies at most @len bytes of the stream to @dst, then reports
+ * how many with nvmevf_stream_advance().
+ *
+ * Return: 0, or a negative errno once the stream is rejected, also for
+ * data after its end.
+ */
+int nvmevf_stream_window(struct nvmevf_stream_parser *p, void **dst,
+			 size_t *len)
+{
+	if (p->status.err)
+		return nvmevf_errno(&p->status);
+
+	switch (p->phase) {
+	case NVMEVF_PARSE_HDR:
+		*dst = (u8 *)&p->hdr + p->have;
+		*len = sizeof(p->hdr) - p->have;
+		break;
+	case NVMEVF_PARSE_PAYLOAD:
+		if (p->type == NVMEVF_REC_COMPAT) {
+			*dst = (u8 *)&p->compat + p->have;
+			*len = sizeof(p->compat) - p->have;
+		} else {
+			*dst = p->state + p->have;
+			*len = p->state_len - p->have;
+		}
+		break;
+	case NVMEVF_PARSE_TAIL:
+		*dst = (u8 *)&p->tail + p->have;
+		*len = sizeof(p->tail) - p->have;
+		break;
+	case NVMEVF_PARSE_DONE:
+		return nvmevf_reject(&p->status, NVMEVF_ERR_TRAILING,
+				     "data after the end of the stream");
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_window);
+
+/**
+ * nvmevf_stream_advance() - Consume bytes copied to the window
+ * @p: the parser
+ * @n: how many bytes were copied to the buffer nvmevf_stream_window() gave,
+ *	at most the length it gave
+ *
+ * Checks each part of the stream as soon as it is complete.
+ *
+ * Return: 0, or a negative errno if the stream is rejected.
+ */
+int nvmevf_stream_advance(struct nvmevf_stream_parser *p, size_t n)
+{
+	size_t len;
+	void *dst;
+	int ret;
+
+	ret = nvmevf_stream_window(p, &dst, &len);
+	if (ret)
+		return ret;
+	if (WARN_ON_ONCE(n > len))
+		return -EINVAL;
+
+	if (p->phase != NVMEVF_PARSE_TAIL)
+		p->crc = crc32c(p->crc, dst, n);
+	p->have += n;
+	if (n < len)
+		return 0;
+
+	p->have = 0;
+	switch (p->phase) {
+	case NVMEVF_PARSE_HDR:
+		return nvmevf_parse_hdr(p);
+	case NVMEVF_PARSE_PAYLOAD:
+		p->phase = NVMEVF_PARSE_TAIL;
+		return 0;
+	default:
+		return nvmevf_parse_tail(p);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_advance);
+
+/**
+ * nvmevf_stream_finish() - Check that the whole stream arrived
+ * @p: the parser
+ *
+ * Return: 0 if the stream is complete and valid: @p->state then holds
+ * @p->state_len bytes of controller state in the formats @p->fmt selects on
+ * the destination. Else a negative errno, with the reason in @p->status.
+ */
+int nvmevf_stream_finish(struct nvmevf_stream_parser *p)
+{
+	if (p->status.err)
+		return nvmevf_errno(&p->status);
+	if (p->phase != NVMEVF_PARSE_DONE)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_TRUNCATED,
+				     "the stream is truncated in the %s record",
+				     nvmevf_rec_names[p->type]);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_finish);
+
+/**
+ * nvmevf_stream_parser_free() - Free what the parser allocated
+ * @p: the parser
+ */
+void nvmevf_stream_parser_free(struct nvmevf_stream_parser *p)
+{
+	kvfree(p->state);
+	p->state = NULL;
+	p->state_len = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_parser_free);
