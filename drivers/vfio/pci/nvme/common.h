@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nvme-vfio-pci: the vfio-pci variant driver of NVMe functions, with live
+ * migration of SR-IOV VFs whose PF supports host managed live migration.
+ */
+#ifndef NVME_VFIO_PCI_COMMON_H
+#define NVME_VFIO_PCI_COMMON_H
+
+#include <linux/mutex.h>
+#include <linux/nvme-lm.h>
+#include <linux/vfio_pci_core.h>
+
+/**
+ * struct nvmevf_pf_ops - the PF commands the migration issues
+ * @suspend: nvme_lm_suspend()
+ * @resume: nvme_lm_resume()
+ * @state_size: nvme_lm_state_size()
+ * @get_state: nvme_lm_get_state()
+ * @set_state: nvme_lm_set_state()
+ *
+ * The driver always calls the nvme_lm_*() functions of nvme-pci; the
+ * table exists so that the KUnit tests can put a fake PF in their place.
+ */
+struct nvmevf_pf_ops {
+	int (*suspend)(struct pci_dev *vf, enum nvme_lm_suspend_type type);
+	int (*resume)(struct pci_dev *vf);
+	int (*state_size)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+			  size_t *size);
+	int (*get_state)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+			 void *buf, size_t len);
+	int (*set_state)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
+			 const void *buf, size_t len);
+};
+
+struct nvmevf_migf;
+
+/**
+ * struct nvmevf_pci_core_device - an NVMe function bound to nvme-vfio-pci
+ * @core_device: the vfio-pci core device
+ * @pf: the PF commands; the members below are used only with migration
+ * @info: what the PF offers for the migration of this VF, read at probe
+ * @fmt: the formats the state of this VF is saved in
+ * @max_state: largest controller state saved or accepted, in bytes
+ * @allow_ioq_only: accept a stream without vendor-specific state
+ * @state_mutex: protects @mig_state, @saving_migf and @resuming_migf
+ * @mig_state: the migration state
+ * @saving_migf: the data fd of the save in progress
+ * @resuming_migf: the data fd of the resume in progress
+ */
+struct nvmevf_pci_core_device {
+	struct vfio_pci_core_device core_device;
+	const struct nvmevf_pf_ops *pf;
+	struct nvme_lm_info info;
+	struct nvme_lm_fmt fmt;
+	size_t max_state;
+	bool allow_ioq_only;
+	/* protects the migration state and the data fds below */
+	struct mutex state_mutex;
+	enum vfio_device_mig_state mig_state;
+	struct nvmevf_migf *saving_migf;
+	struct nvmevf_migf *resuming_migf;
+};
+
+bool nvmevf_migration_supported(struct pci_dev *pdev,
+				struct nvme_lm_info *info,
+				struct nvme_lm_fmt *fmt);
+void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
+			   const struct nvme_lm_info *info,
+			   const struct nvme_lm_fmt *fmt);
+void nvmevf_migration_release(struct nvmevf_pci_core_device *nvdev);
+void nvmevf_migration_open(struct nvmevf_pci_core_device *nvdev);
+void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev);
+void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev);
+
+#endif /* NVME_VFIO_PCI_COMMON_H */

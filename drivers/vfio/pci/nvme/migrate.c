@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live migration of NVMe VFs: the VFIO migration state machine and its data
+ * fds, on top of the host managed live migration commands that nvme-pci
+ * issues for a VF on its PF (include/linux/nvme-lm.h).
+ *
+ * The controller cannot stop its peer-to-peer DMA alone, so it is
+ * suspended on entering RUNNING_P2P and stays suspended in every state but
+ * RUNNING and PRE_COPY. Its state cannot be tracked while it runs: the
+ * PRE_COPY initial bytes are the compatibility description the destination
+ * checks early, and the controller state follows in STOP_COPY.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/anon_inodes.h>
+#include <linux/cleanup.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/vfio.h>
+
+#include "common.h"
+#include "stream.h"
+
+static bool allow_ioq_only_state;
+module_param(allow_ioq_only_state, bool, 0444);
+MODULE_PARM_DESC(allow_ioq_only_state,
+		 "Migrate VFs whose PF offers no vendor-specific controller state: only the I/O queues move, not the admin queue, features or pending events (default: off)");
+
+static unsigned int max_state_size = SZ_16M;
+module_param(max_state_size, uint, 0444);
+MODULE_PARM_DESC(max_state_size,
+		 "Largest controller state, in bytes, saved or accepted from a migration stream (default: 16 MiB)");
+
+/**
+ * struct nvmevf_migf - a migration data fd
+ * @filp: its file
+ * @nvdev: its device
+ * @lock: protects the members below; the FSM takes it to disable the file
+ * @disabled: the device left the state the file belongs to
+ * @precopy: a saving file whose stream ends, for now, after @compat
+ * @compat: the compatibility record of a saving file
+ * @state_hdr: the state record header of a saving file
+ * @state: the controller state of a saving file
+ * @state_len: its size in bytes
+ * @state_tail: the state record trailer of a saving file
+ * @parser: the stream parser of a resuming file
+ */
+struct nvmevf_migf {
+	struct file *filp;
+	struct nvmevf_pci_core_device *nvdev;
+	/* protects the members below */
+	struct mutex lock;
+	bool disabled;
+	bool precopy;
+	struct nvmevf_compat_rec compat;
+	struct nvmevf_rec_hdr state_hdr;
+	void *state;
+	size_t state_len;
+	struct nvmevf_rec_tail state_tail;
+	struct nvmevf_stream_parser parser;
+};
+
+static const struct nvmevf_pf_ops nvmevf_pf_ops = {
+	.suspend = nvme_lm_suspend,
+	.resume = nvme_lm_resume,
+	.state_size = nvme_lm_state_size,
+	.get_state = nvme_lm_get_state,
+	.set_state = nvme_lm_set_state,
+};
+
+static struct device *nvmevf_dev(struct nvmevf_pci_core_device *nvdev)
+{
+	return nvdev->core_device.vdev.dev;
+}
+
+static struct pci_dev *nvmevf_pdev(struct nvmevf_pci_core_device *nvdev)
+{
+	return nvdev->core_device.pdev;
+}
+
+static const char *nvmevf_state_name(enum vfio_device_mig_state state)
+{
+	static const char * const names[] = {
+		[VFIO_DEVICE_STATE_ERROR] = "error",
+		[VFIO_DEVICE_STATE_STOP] = "stop",
+		[VFIO_DEVICE_STATE_RUNNING] = "running",
+		[VFIO_DEVICE_STATE_STOP_COPY] = "stop_copy",
+		[VFIO_DEVICE_STATE_RESUMING] = "resuming",
+		[VFIO_DEVICE_STATE_RUNNING_P2P] = "running_p2p",
+		[VFIO_DEVICE_STATE_PRE_COPY] = "pre_copy",
+		[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "pre_copy_p2p",
+	};
+
+	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
+}
+
+/* Whether the controller of a VF in @state was suspended by the FSM */
+static bool nvmevf_suspended(enum vfio_device_mig_state state)
+{
+	return state != VFIO_DEVICE_STATE_RUNNING &&
+	       state != VFIO_DEVICE_STATE_PRE_COPY;
+}
+
+static void nvmevf_disable_migf(struct nvmevf_migf *migf)
+{
+	guard(mutex)(&migf->lock);
+	migf->disabled = true;
+	migf->precopy = false;
+	migf->filp->f_pos = 0;
+	kvfree(migf->state);
+	migf->state = NULL;
+	migf->state_len = 0;
+	nvmevf_stream_parser_free(&migf->parser);
+}
+
+static void nvmevf_put_migf(struct nvmevf_migf **migf)
+{
+	if (!*migf)
+		return;
+	nvmevf_disable_migf(*migf);
+	fput((*migf)->filp);
+	*migf = NULL;
+}
+
+static void nvmevf_disable_fds(struct nvmevf_pci_core_device *nvdev)
+{
+	nvmevf_put_migf(&nvdev->saving_migf);
+	nvmevf_put_migf(&nvdev->resuming_migf);
+}
+
+static int nvmevf_release_file(struct inode *inode, struct file *filp)
+{
+	struct nvmevf_migf *migf = filp->private_data;
+
+	/* The FSM disabled the file, and so freed its buffers, long ago */
+	mutex_destroy(&migf->lock);
+	kfree(migf);
+	return 0;
+}
+
+/* Copy stream bytes from the file position on; called with migf->lock */
+static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
+				size_t len)
+{
+	const struct kvec segs[] = {
+		{ &migf->compat, sizeof(migf->compat) },
+		{ &migf->state_hdr, sizeof(migf->state_hdr) },
+		{ migf->state, migf->state_len },
+		{ &migf->state_tail, sizeof(migf->state_tail) },
+	};
+	unsigned int i, nsegs = migf->precopy ? 1 : ARRAY_SIZE(segs);
+	loff_t off = migf->filp->f_pos;
+	ssize_t done = 0;
+	size_t n;
+
+	for (i = 0; i < nsegs && len; i++) {
+		if (off >= segs[i].iov_len) {
+			off -= segs[i].iov_len;
+			continue;
+		}
+		n = min_t(size_t, len, segs[i].iov_len - off);
+		if (copy_to_user(buf, segs[i].iov_base + off, n))
+			return -EFAULT;
+		migf->filp->f_pos += n;
+		buf += n;
+		len -= n;
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+static ssize_t nvmevf_save_read(struct file *filp, char __user *buf,
+				size_t len, loff_t *pos)
+{
+	struct nvmevf_migf *migf = filp->private_data;
+	ssize_t done;
+
+	if (pos)
+		return -ESPIPE;
+
+	guard(mutex)(&migf->lock);
+	if (migf->disabled)
+		return -ENODEV;
+	done = nvmevf_save_copy(migf, buf, len);
+	/* The temporary end of a PRE_COPY stream */
+	if (!done && len && migf->precopy)
+		return -ENOMSG;
+	return done;
+}
+
+static long nvmevf_save_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct nvmevf_migf *migf = filp->private_data;
+	struct vfio_precopy_info info = {};
+	int ret;
+
+	ret = vfio_check_precopy_ioctl(&migf->nvdev->core_device.vdev, cmd, arg,
+				       &info);
+	if (ret)
+		return ret;
+
+	/*
+	 * A saving file is in precopy exactly while the device is in PRE_COPY
+	 * or PRE_COPY_P2P: the FSM clears @precopy under migf->lock when it
+	 * leaves them. The state cannot be tracked, so nothing gets dirty.
+	 */
+	scoped_guard(mutex, &migf->lock) {
+		if (!migf->precopy)
+			return -EINVAL;
+		info.initial_bytes = sizeof(migf->compat) - filp->f_pos;
+		info.dirty_bytes = 0;
+	}
+
+	if (copy_to_user((void __user *)arg, &info,
+			 offsetofend(struct vfio_precopy_info, dirty_bytes)))
+		return -EFAULT;
+	return 0;
+}
+
+static const struct file_operations nvmevf_save_fops = {
+	.owner = THIS_MODULE,
+	.read = nvmevf_save_read,
+	.unlocked_ioctl = nvmevf_save_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = nvmevf_release_file,
+};
+
+static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
+				   size_t len, loff_t *pos)
+{
+	struct nvmevf_migf *migf = filp->private_data;
+	struct nvmevf_stream_parser *p = &migf->parser;
+	ssize_t done = 0;
+	bool rejected;
+	void *dst;
+	size_t n;
+	int ret;
+
+	if (pos)
+		return -ESPIPE;
+
+	guard(mutex)(&migf->lock);
+	if (migf->disabled)
+		return -ENODEV;
+
+	/* Log a rejection once, when it happens */
+	rejected = p->status.err;
+
+	while (len) {
+		ret = nvmevf_stream_window(p, &dst, &n);
+		if (!ret) {
+			n = min(n, len);
+			if (copy_from_user(dst, buf, n))
+				return -EFAULT;
+			ret = nvmevf_stream_advance(p, n);
+		}
+		if (ret) {
+			if (!rejected)
+				dev_err(nvmevf_dev(migf->nvdev),
+					"migration stream rejected: %s\n",
+					p->status.msg);
+			return ret;
+		}
+		filp->f_pos += n;
+		buf += n;
+		len -= n;
+		done += n;
+	}
+	return done;
+}
+
+static const struct file_operations nvmevf_resume_fops = {
+	.owner = THIS_MODULE,
+	.write = nvmevf_resume_write,
+	.release = nvmevf_release_file,
+};
+
+static struct nvmevf_migf *nvmevf_alloc_migf(struct nvmevf_pci_core_device *nvdev,
+					     bool save)
+{
+	struct nvmevf_migf *migf;
+	struct file *filp;
+
+	migf = kzalloc_obj(*migf, GFP_KERNEL_ACCOUNT);
+	if (!migf)
+		return ERR_PTR(-ENOMEM);
+
+	filp = anon_inode_getfile("nvme_vfio_mig",
+				  save ? &nvmevf_save_fops : &nvmevf_resume_fops,
+				  migf, save ? O_RDONLY : O_WRONLY);
+	if (IS_ERR(filp)) {
+		kfree(migf);
+		return ERR_CAST(filp);
+	}
+
+	stream_open(filp->f_inode, filp);
+	mutex_init(&migf->lock);
+	migf->filp = filp;
+	migf->nvdev = nvdev;
+	return migf;
+}
+
+/* Read the state of the suspended controller, sized and checked */
+static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
+			     void **statep, size_t *lenp)
+{
+	struct device *dev = nvmevf_dev(nvdev);
+	struct nvmevf_stream_status st = {};
+	size_t len;
+	void *state;
+	int ret;
+
+	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
+	if (ret) {
+		dev_err(dev, "cannot size the controller state: %pe\n",
+			ERR_PTR(ret));
+		return ret;
+	}
+	if (len > nvdev->max_state) {
+		dev_err(dev, "controller state of %zu bytes exceeds max_state_size (%zu)\n",
+			len, nvdev->max_state);
+		return -EFBIG;
+	}
+
+	state = kvzalloc(len, GFP_KERNEL_ACCOUNT);
+	if (!state)
+		return -ENOMEM;
+	ret = nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, state, len);
+	if (ret) {
+		dev_err(dev, "cannot read the controller state: %pe\n",
+			ERR_PTR(ret));
+		goto err;
+	}
+	ret = nvmevf_stream_check_state(state, len, NVMEVF_CSV,
+					nvdev->fmt.csuuidi, &st);
+	if (ret) {
+		dev_err(dev, "the controller returned a bad state: %s\n",
+			st.msg);
+		ret = -EIO;
+		goto err;
+	}
+
+	*statep = state;
+	*lenp = len;
+	return 0;
+err:
+	kvfree(state);
+	return ret;
+}
+
+/* Append the controller state to a saving file's stream */
+static void nvmevf_attach_state(struct nvmevf_migf *migf, void *state,
+				size_t len)
+{
+	guard(mutex)(&migf->lock);
+	migf->state = state;
+	migf->state_len = len;
+	nvmevf_stream_put_state(&migf->state_hdr, &migf->state_tail, state,
+				len);
+	migf->precopy = false;
+}
+
+/* Start a save: the stream has the compatibility record, and @state if set */
+static struct file *nvmevf_start_save(struct nvmevf_pci_core_device *nvdev,
+				      void *state, size_t len)
+{
+	struct nvmevf_migf *migf;
+
+	migf = nvmevf_alloc_migf(nvdev, true);
+	if (IS_ERR(migf)) {
+		kvfree(state);
+		return ERR_CAST(migf);
+	}
+
+	nvmevf_stream_put_compat(&migf->compat, &nvdev->info, &nvdev->fmt, len);
+	if (state)
+		nvmevf_attach_state(migf, state, len);
+	else
+		migf->precopy = true;
+	nvdev->saving_migf = migf;
+	return get_file(migf->filp);
+}
+
+static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
+{
+	struct nvmevf_migf *migf = nvdev->resuming_migf;
+	struct nvmevf_stream_parser *p = &migf->parser;
+	struct device *dev = nvmevf_dev(nvdev);
+	int ret;
+
+	guard(mutex)(&migf->lock);
+	ret = nvmevf_stream_finish(p);
+	if (ret) {
+		dev_err(dev, "migration stream rejected: %s\n", p->status.msg);
+		return ret;
+	}
+	ret = nvdev->pf->set_state(nvmevf_pdev(nvdev), &p->fmt, p->state,
+				   p->state_len);
+	if (ret)
+		dev_err(dev, "cannot load the controller state: %pe\n",
+			ERR_PTR(ret));
+	return ret;
+}
+
+static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
+				enum vfio_device_mig_state new)
+{
+	enum vfio_device_mig_state cur = nvdev->mig_state;
+	struct pci_dev *pdev = nvmevf_pdev(nvdev);
+	struct device *dev = nvmevf_dev(nvdev);
+	struct nvmevf_migf *migf;
+	void *state = NULL;
+	size_t len;
+	int ret;
+
+	/*
+	 * The controller cannot stop only its peer-to-peer DMA, so it stops
+	 * all of it: it is suspended on entering the P2P states and keeps
+	 * answering MMIO, config space and MSI-X.
+	 */
+	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
+	     new == VFIO_DEVICE_STATE_RUNNING_P2P) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     new == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+		ret = nvdev->pf->suspend(pdev, NVME_LM_SUSPEND);
+		if (ret) {
+			dev_err(dev, "cannot suspend the controller: %pe\n",
+				ERR_PTR(ret));
+			return ERR_PTR(ret);
+		}
+		return NULL;
+	}
+
+	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
+	     new == VFIO_DEVICE_STATE_RUNNING) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     new == VFIO_DEVICE_STATE_PRE_COPY)) {
+		ret = nvdev->pf->resume(pdev);
+		if (ret) {
+			dev_err(dev, "cannot resume the controller: %pe\n",
+				ERR_PTR(ret));
+			return ERR_PTR(ret);
+		}
+		return NULL;
+	}
+
+	/* The controller is suspended in both */
+	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
+	     new == VFIO_DEVICE_STATE_STOP) ||
+	    (cur == VFIO_DEVICE_STATE_STOP &&
+	     new == VFIO_DEVICE_STATE_RUNNING_P2P))
+		return NULL;
+
+	if (cur == VFIO_DEVICE_STATE_STOP &&
+	    new == VFIO_DEVICE_STATE_STOP_COPY) {
+		ret = nvmevf_read_state(nvdev, &state, &len);
+		if (ret)
+			return ERR_PTR(ret);
+		return nvmevf_start_save(nvdev, state, len);
+	}
+
+	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
+	     new == VFIO_DEVICE_STATE_PRE_COPY) ||
+	    (cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
+	     new == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+		/* A running controller may refuse to size its state */
+		ret = nvdev->pf->state_size(pdev, &nvdev->fmt, &len);
+		if (ret) {
+			dev_dbg(dev, "controller state size unknown before the copy: %pe\n",
+				ERR_PTR(ret));
+			len = 0;
+		}
+		return nvmevf_start_save(nvdev, NULL, len);
+	}
+
+	if (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	    new == VFIO_DEVICE_STATE_STOP_COPY) {
+		ret = nvmevf_read_state(nvdev, &state, &len);
+		if (ret)
+			return ERR_PTR(ret);
+		nvmevf_attach_state(nvdev->saving_migf, state, len);
+		return NULL;
+	}
+
+	if ((cur == VFIO_DEVICE_STATE_STOP_COPY &&
+	     new == VFIO_DEVICE_STATE_STOP) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     new == VFIO_DEVICE_STATE_RUNNING) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     new == VFIO_DEVICE_STATE_RUNNING_P2P)) {
+		nvmevf_disable_fds(nvdev);
+		return NULL;
+	}
+
+	/*
+	 * STOP is reached only through RUNNING_P2P, whose arc suspended the
+	 * controller: the state is loaded into a quiesced controller.
+	 */
+	if (cur == VFIO_DEVICE_STATE_STOP &&
+	    new == VFIO_DEVICE_STATE_RESUMING) {
+		migf = nvmevf_alloc_migf(nvdev, false);
+		if (IS_ERR(migf))
+			return ERR_CAST(migf);
+		nvmevf_stream_parser_init(&migf->parser, &nvdev->info,
+					  nvdev->max_state,
+					  nvdev->allow_ioq_only);
+		nvdev->resuming_migf = migf;
+		return get_file(migf->filp);
+	}
+
+	if (cur == VFIO_DEVICE_STATE_RESUMING &&
+	    new == VFIO_DEVICE_STATE_STOP) {
+		ret = nvmevf_load_state(nvdev);
+		if (ret)
+			return ERR_PTR(ret);
+		nvmevf_disable_fds(nvdev);
+		return NULL;
+	}
+
+	/* vfio_mig_get_next_state() uses no other arc */
+	WARN_ON(true);
+	return ERR_PTR(-EINVAL);
+}
+
+static struct file *nvmevf_set_state(struct vfio_device *vdev,
+				     enum vfio_device_mig_state new_state)
+{
+	struct nvmevf_pci_core_device *nvdev =
+		container_of(vdev, struct nvmevf_pci_core_device,
+			     core_device.vdev);
+	enum vfio_device_mig_state next;
+	struct file *res = NULL;
+	int ret;
+
+	/*
+	 * The driver never enters VFIO_DEVICE_STATE_ERROR: a failed arc leaves
+	 * the device in the last state it reached.
+	 */
+	guard(mutex)(&nvdev->state_mutex);
+	while (new_state != nvdev->mig_state) {
+		ret = vfio_mig_get_next_state(vdev, nvdev->mig_state, new_state,
+					      &next);
+		if (ret)
+			return ERR_PTR(ret);
+		res = nvmevf_step(nvdev, next);
+		if (IS_ERR(res)) {
+			dev_err(nvmevf_dev(nvdev),
+				"migration state %s -> %s failed: %pe\n",
+				nvmevf_state_name(nvdev->mig_state),
+				nvmevf_state_name(next), res);
+			return res;
+		}
+		nvdev->mig_state = next;
+		if (WARN_ON(res && new_state != nvdev->mig_state)) {
+			fput(res);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	return res;
+}
+
+static int nvmevf_get_state(struct vfio_device *vdev,
+			    enum vfio_device_mig_state *curr_state)
+{
+	struct nvmevf_pci_core_device *nvdev =
+		container_of(vdev, struct nvmevf_pci_core_device,
+			     core_device.vdev);
+
+	guard(mutex)(&nvdev->state_mutex);
+	*curr_state = nvdev->mig_state;
+	return 0;
+}
+
+/*
+ * The size of the stream a save started now would produce. While the
+ * controller runs (RUNNING, PRE_COPY) its state can grow or shrink as the
+ * guest creates and deletes I/O queues, and a controller that cannot size
+ * its state while running makes this fail with the PF's error.
+ */
+static int nvmevf_get_data_size(struct vfio_device *vdev,
+				unsigned long *stop_copy_length)
+{
+	struct nvmevf_pci_core_device *nvdev =
+		container_of(vdev, struct nvmevf_pci_core_device,
+			     core_device.vdev);
+	size_t len;
+	int ret;
+
+	guard(mutex)(&nvdev->state_mutex);
+	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
+	if (ret)
+		return ret;
+	*stop_copy_length = nvmevf_stream_size(len);
+	return 0;
+}
+
+static const struct vfio_migration_ops nvmevf_mig_ops = {
+	.migration_set_state = nvmevf_set_state,
+	.migration_get_state = nvmevf_get_state,
+	.migration_get_data_size = nvmevf_get_data_size,
+};
+
+static const char *nvmevf_query_error(int err)
+{
+	switch (err) {
+	case -ENODEV:
+		return "the PF is not driven by nvme-pci or is going away";
+	case -EOPNOTSUPP:
+		return "the PF does not support host managed live migration";
+	case -ENOENT:
+		return "the PF lists no secondary controller for this VF";
+	default:
+		return "the PF could not be queried";
+	}
+}
+
+/**
+ * nvmevf_migration_supported() - Check whether a function can migrate
+ * @pdev: the function
+ * @info: set to what its PF offers
+ * @fmt: set to the formats to save its state in
+ *
+ * Logs one line that says whether the function can migrate, and if not why.
+ *
+ * Return: true if @pdev is a VF whose PF can migrate it.
+ */
+bool nvmevf_migration_supported(struct pci_dev *pdev,
+				struct nvme_lm_info *info,
+				struct nvme_lm_fmt *fmt)
+{
+	struct device *dev = &pdev->dev;
+	int ret;
+
+	if (!pdev->is_virtfn) {
+		dev_info(dev, "live migration off: not an SR-IOV VF\n");
+		return false;
+	}
+
+	ret = nvme_lm_query(pdev, info);
+	if (ret) {
+		dev_info(dev, "live migration off: %s (%pe)\n",
+			 nvmevf_query_error(ret), ERR_PTR(ret));
+		return false;
+	}
+
+	ret = nvmevf_stream_find_version(info, NVMEVF_CSV);
+	if (ret < 0) {
+		dev_info(dev, "live migration off: the PF offers no version %u NVMe-defined controller state\n",
+			 NVMEVF_CSV);
+		return false;
+	}
+	fmt->csvi = ret + 1;
+	/* The first vendor-specific format is the controller's own */
+	fmt->csuuidi = info->nr_uuids ? 1 : 0;
+
+	if (fmt->csuuidi) {
+		dev_info(dev, "live migration on: controller %u, vendor-specific state format %pUb\n",
+			 info->cntlid, &info->uuids[0]);
+	} else if (allow_ioq_only_state) {
+		dev_info(dev, "live migration on: controller %u, I/O queue state only (allow_ioq_only_state)\n",
+			 info->cntlid);
+	} else {
+		dev_info(dev, "live migration off: the PF offers no vendor-specific controller state format, allow_ioq_only_state=1 migrates the I/O queues only\n");
+		return false;
+	}
+	return true;
+}
+
+/**
+ * nvmevf_migration_init() - Make a device migratable
+ * @nvdev: the device, not yet registered
+ * @info: what its PF offers
+ * @fmt: the formats to save its state in
+ */
+void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
+			   const struct nvme_lm_info *info,
+			   const struct nvme_lm_fmt *fmt)
+{
+	struct vfio_device *vdev = &nvdev->core_device.vdev;
+
+	nvdev->pf = &nvmevf_pf_ops;
+	nvdev->info = *info;
+	nvdev->fmt = *fmt;
+	nvdev->max_state = min_t(size_t, max_state_size, INT_MAX);
+	nvdev->allow_ioq_only = allow_ioq_only_state;
+	mutex_init(&nvdev->state_mutex);
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+	vdev->mig_ops = &nvmevf_mig_ops;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_init);
+
+/**
+ * nvmevf_migration_release() - Undo nvmevf_migration_init()
+ * @nvdev: the device
+ */
+void nvmevf_migration_release(struct nvmevf_pci_core_device *nvdev)
+{
+	mutex_destroy(&nvdev->state_mutex);
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_release);
+
+/**
+ * nvmevf_migration_open() - Start a migratable device in RUNNING
+ * @nvdev: the device, being opened
+ */
+void nvmevf_migration_open(struct nvmevf_pci_core_device *nvdev)
+{
+	guard(mutex)(&nvdev->state_mutex);
+	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_open);
+
+/**
+ * nvmevf_migration_close() - End the migration of a device being closed
+ * @nvdev: the device
+ *
+ * Disables the data fds and resumes the controller if the FSM left it
+ * suspended, so that the next user of the VF finds it running.
+ */
+void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
+{
+	int ret;
+
+	guard(mutex)(&nvdev->state_mutex);
+	if (nvmevf_suspended(nvdev->mig_state)) {
+		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
+		if (ret)
+			dev_warn(nvmevf_dev(nvdev),
+				 "cannot resume the controller on close: %pe\n",
+				 ERR_PTR(ret));
+	}
+	nvmevf_disable_fds(nvdev);
+	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
+
+/**
+ * nvmevf_migration_reset() - Return the FSM to RUNNING after a reset
+ * @nvdev: the device, whose function was just reset
+ *
+ * A function level reset resets the VF's controller, which is then no
+ * longer suspended: the device is RUNNING and every data fd is disabled.
+ */
+void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
+{
+	/*
+	 * Direct locking, not the deferred reset of mlx5, virtio and xe: the
+	 * data fd read, write and ioctl paths never take state_mutex, so it
+	 * is never held across copy_{to,from}_user() and cannot be ordered
+	 * after mmap_lock. Under it only PF commands and allocations run, so
+	 * the PCI reset path that calls this can simply wait for it.
+	 */
+	guard(mutex)(&nvdev->state_mutex);
+	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	nvmevf_disable_fds(nvdev);
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_reset);
