@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the KUnit tests of nvme-vfio-pci.
+ */
+#ifndef NVME_VFIO_PCI_TEST_H
+#define NVME_VFIO_PCI_TEST_H
+
+#include <kunit/test.h>
+#include <linux/nvme-lm.h>
+
+#include "stream.h"
+
+u8 *nvmevf_test_state(struct kunit *test, u16 niosq, u16 niocq,
+		      size_t vendor_len, size_t *len);
+u8 *nvmevf_test_stream(struct kunit *test, const struct nvme_lm_info *info,
+		       const struct nvme_lm_fmt *fmt, const u8 *state,
+		       size_t len, size_t *stream_len);
+int nvmevf_test_feed(struct nvmevf_stream_parser *p, const u8 *s,
+		     size_t len, size_t seg);
+void nvmevf_test_info(struct nvme_lm_info *info, bool dest);
+
+#endif /* NVME_VFIO_PCI_TEST_H */
