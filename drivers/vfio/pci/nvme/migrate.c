@@ -17,6 +17,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/nvme.h>
 #include <linux/pci.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -582,8 +583,11 @@ static int nvmevf_get_state(struct vfio_device *vdev,
 /*
  * The size of the stream a save started now would produce. While the
  * controller runs (RUNNING, PRE_COPY) its state can grow or shrink as the
- * guest creates and deletes I/O queues, and a controller that cannot size
- * its state while running makes this fail with the PF's error.
+ * guest creates and deletes I/O queues, and a controller may refuse to size
+ * its state before it is suspended: then the size of a stream with just the
+ * Controller State header is reported, a lower bound. A real state adds a
+ * few KiB at most, far less than what the guest's memory weighs in the
+ * estimate, while an error would have QEMU assume a large device state.
  */
 static int nvmevf_get_data_size(struct vfio_device *vdev,
 				unsigned long *stop_copy_length)
@@ -596,6 +600,12 @@ static int nvmevf_get_data_size(struct vfio_device *vdev,
 
 	guard(mutex)(&nvdev->state_mutex);
 	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
+	if (ret && !nvmevf_suspended(nvdev->mig_state)) {
+		dev_dbg(nvmevf_dev(nvdev), "controller state size unknown while running: %pe\n",
+			ERR_PTR(ret));
+		len = sizeof(struct nvme_ctrl_state_hdr);
+		ret = 0;
+	}
 	if (ret)
 		return ret;
 	*stop_copy_length = nvmevf_stream_size(len);

@@ -357,8 +357,10 @@ static void nvmevf_fsm_save_resume(struct kunit *test)
 static void nvmevf_fsm_precopy(struct kunit *test)
 {
 	struct nvmevf_pci_core_device *src = fake_device(test, "nvmevf-src");
+	struct vfio_device *vdev = &src->core_device.vdev;
 	struct nvmevf_fake_pf *pf = test->priv;
 	size_t compat = sizeof(struct nvmevf_compat_rec);
+	unsigned long size = 0;
 	struct vfio_precopy_info info;
 	struct nvmevf_stream_parser p;
 	size_t len;
@@ -370,6 +372,10 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	/* A running controller that refuses to size its state */
 	pf->size_err_running = -EBUSY;
+	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
+			0);
+	KUNIT_EXPECT_EQ(test, size,
+			nvmevf_stream_size(sizeof(struct nvme_ctrl_state_hdr)));
 
 	f = set_state(src, VFIO_DEVICE_STATE_PRE_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
