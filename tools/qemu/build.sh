@@ -44,6 +44,11 @@ if [ -x "$bin" ]; then
 	exit 0
 fi
 
+# Whether apt knows the pinned source version (no grep -q: pipefail+SIGPIPE).
+have_source() {
+	apt-cache showsrc qemu 2>/dev/null | grep -Fxc "Version: $QEMU_DEBVER" >/dev/null
+}
+
 # --- apt: deb-src entry for trixie, pinned so nothing else comes from it ---
 ensure_apt() {
 	local src=/etc/apt/sources.list.d/nvfio-trixie.sources
@@ -72,15 +77,15 @@ ensure_apt() {
 		EOF
 		changed=1
 	fi
-	if [ $changed = 1 ] || ! apt-cache showsrc qemu 2>/dev/null |
-	   grep -q "^Version: $QEMU_DEBVER\$"; then
+	if [ $changed = 1 ] || ! have_source; then
 		apt-get update -q >&2
 	fi
 }
 
 deps="meson/$QEMU_SUITE ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
       libslirp-dev libcap-ng-dev libattr1-dev python3-venv python3-pycotap
-      flex bison pkg-config dpkg-dev gcc make rsync patch xz-utils seabios"
+      flex bison pkg-config dpkg-dev gcc gcc-multilib make rsync patch
+      xz-utils seabios"
 
 ensure_deps() {
 	local missing=0 d
@@ -110,7 +115,7 @@ mkdir -p "$dl" "$work"
 
 if [ ! -f "$dsc" ]; then
 	ensure_apt
-	if ! apt-cache showsrc qemu | grep -q "^Version: $QEMU_DEBVER\$"; then
+	if ! have_source; then
 		die "Debian source package qemu=$QEMU_DEBVER is no longer in the archive ($QEMU_SUITE); update QEMU_DEBVER in $0 and rebase tools/qemu/patches"
 	fi
 	log "downloading qemu=$QEMU_DEBVER"
@@ -123,6 +128,8 @@ if [ ! -f "$pristine/.unpacked" ]; then
 	rm -rf "$pristine"
 	log "unpacking $dsc"
 	dpkg-source --no-check -x "$dsc" "$pristine" >&2
+	# dpkg-source leaves a copy of the upstream tarball next to the tree
+	rm -f "$work"/qemu_*.orig.tar.*
 	touch "$pristine/.unpacked"
 fi
 
@@ -144,15 +151,19 @@ rsync -rl --checksum --delete --exclude=/build "$stage/" "$src/"
 rm -rf "$stage"
 
 # --- configure once, then build qemu-system-x86_64 only --------------------
+# ccache through its gcc symlinks: configure's probe for the x86 option ROM
+# compiler runs "$cc" as one word, so --cc="ccache gcc" would disable them.
+if [ -d /usr/lib/ccache ]; then
+	export PATH=/usr/lib/ccache:$PATH CCACHE_DIR=$cache/ccache
+fi
+
 build=$src/build
 if [ ! -f "$build/build.ninja" ]; then
 	rm -rf "$build"
 	mkdir -p "$build"
-	cc=gcc
-	command -v ccache >/dev/null && cc="ccache gcc"
 	log "configuring"
-	(cd "$build" && CCACHE_DIR=$cache/ccache ../configure \
-		--cc="$cc" --prefix=/usr \
+	(cd "$build" && ../configure \
+		--cc=gcc --python=/usr/bin/python3 --prefix=/usr \
 		--target-list=x86_64-softmmu \
 		--without-default-features \
 		--enable-tcg --enable-kvm --enable-attr --enable-cap-ng \
@@ -163,13 +174,11 @@ fi
 
 log "building (ninja -j$jobs)"
 start=$(date +%s)
-CCACHE_DIR=$cache/ccache ninja -C "$build" -j"$jobs" qemu-system-x86_64 >&2 ||
+ninja -C "$build" -j"$jobs" qemu-system-x86_64 >&2 ||
 	die "build failed"
 # The x86 option ROMs (linuxboot_dma.bin for -kernel) are built by make.
-if [ -f "$build/pc-bios/optionrom/Makefile" ]; then
-	make -C "$build/pc-bios/optionrom" -j"$jobs" >&2 ||
-		log "warning: option ROMs not built, -kernel needs linuxboot_dma.bin"
-fi
+make -C "$build/pc-bios/optionrom" -j"$jobs" >&2 ||
+	die "option ROMs (linuxboot_dma.bin for -kernel) failed to build"
 log "built in $(( $(date +%s) - start ))s"
 
 # --- install into the hashed prefix ----------------------------------------
@@ -179,13 +188,13 @@ mkdir -p "$tmp/bin" "$tmp/share"
 cp "$build/qemu-system-x86_64" "$tmp/bin/"
 cp "$build/trace-events-all" "$tmp/share/" 2>/dev/null || true
 for f in linuxboot_dma.bin kvmvapic.bin pvh.bin multiboot_dma.bin; do
-	[ -f "$build/pc-bios/optionrom/$f" ] &&
+	if [ -f "$build/pc-bios/optionrom/$f" ]; then
 		cp "$build/pc-bios/optionrom/$f" "$tmp/share/"
+	fi
 done
-for f in bios-256k.bin bios.bin; do
-	[ -f "/usr/share/seabios/$f" ] && cp "/usr/share/seabios/$f" "$tmp/share/"
-done
-cp -r "$src/pc-bios/keymaps" "$tmp/share/" 2>/dev/null || true
+# SeaBIOS from Debian's seabios package.
+cp /usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin "$tmp/share/"
+cp -r "$src/pc-bios/keymaps" "$tmp/share/"
 rm -rf "$prefix"
 mv "$tmp" "$prefix"
 # Use the firmware next to the binary: run with -L $prefix/share.
