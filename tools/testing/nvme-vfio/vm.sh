@@ -15,7 +15,7 @@
 #                (default: $NVFIO_CACHE/build-modroot when it exists)
 #   -o DIR       run directory for logs (default: $NVFIO_CACHE/vm-runs/<date>)
 #   -t SECONDS   time limit for the whole VM run (default: 1200)
-#   -m SIZE      guest memory (default: 2G)
+#   -m SIZE      guest memory (default: 1536M)
 #   -v           show the kernel console too, not only the command's output
 #
 # Environment: QEMU (the qemu-system-x86_64 binary; default: the newest
@@ -38,7 +38,7 @@ modroot=
 [ -d "$cache/build-modroot/lib/modules" ] && modroot=$cache/build-modroot
 outdir=
 limit=1200
-mem=2G
+mem=1536M
 verbose=
 
 die() { echo "vm: $*" >&2; exit 125; }
@@ -64,6 +64,12 @@ if [ -z "${QEMU:-}" ]; then
 	[ -n "$QEMU" ] || QEMU=/usr/bin/qemu-system-x86_64
 fi
 [ -x "$QEMU" ] || die "no QEMU at $QEMU"
+# Firmware: a private build keeps it in ../share; else Debian's packages.
+firmware=()
+for d in "$(dirname "$QEMU")/../share" "$(dirname "$QEMU")/../share/qemu" \
+	 /usr/share/qemu /usr/share/seabios; do
+	[ -d "$d" ] && firmware+=(-L "$(realpath "$d")")
+done
 [ -f "$kernel" ] || die "no kernel at $kernel"
 kernel=$(realpath "$kernel")
 if [ -n "$modroot" ]; then
@@ -74,7 +80,7 @@ fi
 [ -n "$outdir" ] || outdir=$cache/vm-runs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$outdir"
 outdir=$(realpath "$outdir")
-rm -f "$outdir"/{kernel.log,output.log,dmesg.txt,kmemleak.txt}
+rm -f "$outdir"/{kernel.log,output.log,dmesg.txt,kmemleak*.txt}
 
 # UNIX socket paths are short: keep the sockets and the namespace in /tmp.
 run=$(mktemp -d /tmp/nvfio-vm.XXXXXX)
@@ -86,6 +92,13 @@ truncate -s "${NVFIO_NS_SIZE:-256M}" "$ns"
 {
 	echo "cd $(printf %q "$PWD") || exit 125"
 	echo "export NVFIO_OUT=$(printf %q "$outdir")"
+	echo "export NVFIO_KERNEL=$(printf %q "$kernel")"
+	# The build directory of a kernel built with O=, where the harness
+	# keeps what it builds for the guest (the selftests).
+	case $kernel in
+	*/arch/x86/boot/bzImage)
+		echo "export NVFIO_BUILD=$(printf %q "${kernel%/arch/x86/boot/bzImage}")" ;;
+	esac
 	printf 'exec'
 	printf ' %q' "$@"
 	echo
@@ -105,7 +118,7 @@ nvme_pf+=",sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8"
 nvme_pf+=",sriov_max_vq_per_vf=4,sriov_max_vi_per_vf=2"
 
 qemu=(
-	"$QEMU" -nodefaults -no-user-config -display none -no-reboot
+	"$QEMU" "${firmware[@]}" -nodefaults -no-user-config -display none -no-reboot
 	-machine q35,kernel-irqchip=split -accel tcg,thread=multi
 	-cpu max,la57=off -smp 2 -m "$mem"
 	-device intel-iommu,intremap=on,caching-mode=on
@@ -136,10 +149,24 @@ echo "vm: $(basename "$QEMU") $("$QEMU" --version | head -n 1 | sed 's/.*version
 start=$(date +%s%N)
 [ -n "$verbose" ] && { tail -F -n +1 "$outdir/kernel.log" 2>/dev/null & }
 tailpid=${!:-}
+# A kernel that does not reach init within $NVFIO_BOOT_LIMIT seconds is
+# stuck (missing firmware, a hang in early boot): stop early.
+(
+	for _ in $(seq "${NVFIO_BOOT_LIMIT:-400}"); do
+		sleep 1
+		grep -qs '^NVFIO-START' "$outdir/output.log" && exit 0
+	done
+	echo "vm: FAIL: the guest did not start its command in ${NVFIO_BOOT_LIMIT:-400} s" >&2
+	kill "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null
+) &
+watchdog=$!
 set +e
-timeout -k 15 "$limit" "${qemu[@]}" < /dev/null | tr -d '\r' | tee "$outdir/output.log"
+timeout -k 15 "$limit" "${qemu[@]}" -pidfile "$run/qemu.pid" < /dev/null |
+	tr -d '\r' | tee "$outdir/output.log"
 qrc=${PIPESTATUS[0]}
 set -e
+kill "$watchdog" 2>/dev/null
+wait "$watchdog" 2>/dev/null || true
 [ -n "$verbose" ] && kill "$tailpid" 2>/dev/null
 elapsed=$((($(date +%s%N) - start) / 1000000))
 printf 'vm: QEMU exited (%s) after %d.%03d s\n' "$qrc" $((elapsed / 1000)) $((elapsed % 1000)) >&2
@@ -158,7 +185,15 @@ reports='BUG:|WARNING:|Oops|Call Trace|Kernel panic|general protection fault'
 reports+='|UBSAN:|inconsistent lock state|circular locking|possible recursive locking'
 reports+='|unreferenced object|hung_task|soft lockup|rcu_sched self-detected|INFO: task'
 logs=("$outdir/kernel.log")
-[ -s "$outdir/kmemleak.txt" ] && logs+=("$outdir/kmemleak.txt")
+# kmemleak also finds objects that start_kernel() left unreferenced before
+# init ran (the initial rootfs mount): those are not the tests'.
+if [ -s "$outdir/kmemleak.txt" ]; then
+	awk '/^unreferenced object/ { if (blk !~ /start_kernel/) printf "%s", blk; blk = "" }
+	     { blk = blk $0 "\n" }
+	     END { if (blk !~ /start_kernel/) printf "%s", blk }' \
+		"$outdir/kmemleak.txt" > "$outdir/kmemleak-tests.txt"
+	logs+=("$outdir/kmemleak-tests.txt")
+fi
 if grep -E -q "$reports" "${logs[@]}"; then
 	echo "vm: FAIL: kernel reports in ${logs[*]}:" >&2
 	grep -E -h -A 40 "$reports" "${logs[@]}" | head -n 200 >&2

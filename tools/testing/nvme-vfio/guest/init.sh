@@ -12,7 +12,8 @@
 # vm.sh passes its parameters on the kernel command line, which the kernel
 # hands to init as environment variables:
 #   nvfio_out      host run directory, shared writable over 9p (tag nvfio_out)
-#   nvfio_modroot  directory holding lib/modules/<release> (may be empty)
+#   nvfio_modroot  directory holding lib/modules/<release> (may be empty),
+#                  which modprobe is pointed at
 #   nvfio_tty      the port that carries the command's output
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -36,8 +37,18 @@ tty=${nvfio_tty:-/dev/ttyS1}
 stty -F "$tty" -opost -echo 2>/dev/null
 exec </dev/null >"$tty" 2>&1
 
-if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules" ]; then
-	mount --bind "$nvfio_modroot/lib/modules" /lib/modules
+# The test kernel's modules are not installed on the read-only root: point
+# modprobe (the users' and the kernel's) at them.
+if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules/$(uname -r)" ]; then
+	mkdir -p /run/nvfio/bin
+	for tool in modprobe modinfo; do
+		printf '#!/bin/sh\nexec /usr/sbin/%s -%s %s "$@"\n' "$tool" \
+			"$([ $tool = modprobe ] && echo d || echo b)" "$nvfio_modroot" \
+			> /run/nvfio/bin/$tool
+		chmod +x /run/nvfio/bin/$tool
+	done
+	export PATH=/run/nvfio/bin:$PATH
+	echo /run/nvfio/bin/modprobe > /proc/sys/kernel/modprobe
 fi
 
 # udev is not running: name the virtio serial ports as it would.
@@ -45,14 +56,7 @@ for p in /sys/class/virtio-ports/*; do
 	[ -f "$p/name" ] && ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"
 done
 
-# Objects the boot leaves unreferenced are not the command's: report them
-# once now and mark them as seen.
 kmemleak=/sys/kernel/debug/kmemleak
-if [ -w "$kmemleak" ]; then
-	echo scan > "$kmemleak"
-	cat "$kmemleak" > "$nvfio_out/kmemleak-boot.txt"
-	echo clear > "$kmemleak"
-fi
 
 echo "NVFIO-START $(uname -r) $(nproc) cpus, up $(cut -d' ' -f1 /proc/uptime) s"
 bash "$nvfio_out/cmd.sh"
@@ -62,10 +66,12 @@ cd /
 # A leak is reported once its object is older than five seconds and has
 # stayed unreferenced over two scans.
 if [ -w "$kmemleak" ]; then
+	t=$(cut -d' ' -f1 /proc/uptime)
 	echo scan > "$kmemleak"
 	sleep 5
 	echo scan > "$kmemleak"
 	cat "$kmemleak" > "$nvfio_out/kmemleak.txt"
+	echo "NVFIO-KMEMLEAK $(grep -c '^unreferenced object' "$nvfio_out/kmemleak.txt") objects, scanned from $t s to $(cut -d' ' -f1 /proc/uptime) s"
 fi
 dmesg > "$nvfio_out/dmesg.txt"
 echo "NVFIO-EXIT $rc"

@@ -78,27 +78,30 @@ if [ "$(cat "$pfdir/sriov_numvfs")" != 0 ]; then
 fi
 echo 0 > "$pfdir/sriov_drivers_autoprobe" || fail "cannot clear sriov_drivers_autoprobe"
 
-# The secondary controller of VF n (VFN n, 1-based) from the PF's list.
-seclist() { nvme list-secondary "$dev" 2>/dev/null; }
-scid_of() {
-	seclist | awk -v vfn="$1" '
-		/SCID/ { scid = strtonum($NF) }
-		/VFN/ && strtonum($NF) == vfn { print scid; exit }'
+# The PF's Secondary Controller List as "SCID SCS VFN" lines, in decimal.
+seclist() {
+	nvme list-secondary "$dev" 2>/dev/null | while read -r f _ _ _ _ _ v _; do
+		case $f in
+		SCID) scid=$((v)) ;;
+		SCS) scs=$((v)) ;;
+		VFN) echo "$scid $scs $((v))" ;;
+		esac
+	done
 }
-field_of() {
-	seclist | awk -v want="$1" -v field="$2" '
-		/SCID/ { hit = strtonum($NF) == want }
-		hit && $1 == field { print strtonum($NF); exit }'
-}
+# The secondary controller of VF n (VFN n, 1-based) in list $2.
+scid_of() { echo "$2" | while read -r id _ vfn; do [ "$vfn" = "$1" ] && echo "$id"; done; }
+# Whether secondary controller n is online in list $2.
+online() { echo "$2" | while read -r id scs _; do [ "$id" = "$1" ] && echo "$scs"; done; }
 
 # 2. Flexible resources, before the VFs exist; online after.
 t1=$(now)
 declare -A scid
+list=$(seclist)
 for ((vf = 1; vf <= numvfs; vf++)); do
-	id=$(scid_of "$vf")
+	id=$(scid_of "$vf" "$list")
 	[ -n "$id" ] || fail "no secondary controller for VF $vf in the list of $dev"
 	scid[$vf]=$id
-	if [ "$(field_of "$id" SCS)" = 1 ]; then
+	if [ "$(online "$id" "$list")" = 1 ]; then
 		nvme virt-mgmt "$dev" -c "$id" -a 7 >/dev/null ||
 			fail "cannot take secondary controller $id offline"
 	fi
@@ -117,7 +120,10 @@ t1=$(now)
 for ((vf = 1; vf <= numvfs; vf++)); do
 	nvme virt-mgmt "$dev" -c "${scid[$vf]}" -a 9 >/dev/null ||
 		fail "cannot bring secondary controller ${scid[$vf]} online"
-	[ "$(field_of "${scid[$vf]}" SCS)" = 1 ] ||
+done
+list=$(seclist)
+for ((vf = 1; vf <= numvfs; vf++)); do
+	[ "$(online "${scid[$vf]}" "$list")" = 1 ] ||
 		fail "secondary controller ${scid[$vf]} is not online"
 done
 pass "brought $numvfs secondary controllers online ($(ms_since "$t1") ms)"

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# VM test: provision four VFs for nvme-vfio-pci as the documentation tells
+# an operator to, check that each is bound and can migrate, run the VFIO
+# uAPI selftest (vfio_pci_nvme_migration_test) on two of them, then disable
+# SR-IOV with the driver bound.
+set -uo pipefail
+here=$(dirname "$(realpath "$0")")
+guest=$here/../guest
+sysfs=/sys/bus/pci/devices
+
+out=$("$guest/provision.sh" -n 4 -d nvme-vfio-pci)
+echo "$out"
+mapfile -t vfs < <(echo "$out" | sed -n 's/^VF \([^ ]*\) .*driver=nvme-vfio-pci.*/\1/p')
+[ ${#vfs[@]} = 4 ] || { echo "FAIL: migration: the VFs are not bound to nvme-vfio-pci"; exit 1; }
+
+for vf in "${vfs[@]}"; do
+	if dmesg | grep -q "$vf: live migration on"; then
+		echo "PASS: migration: $vf can migrate"
+	else
+		echo "FAIL: migration: $vf: $(dmesg | grep "$vf: live migration" | tail -n 1)"
+	fi
+	if ls "$sysfs/$vf/vfio-dev" 2>/dev/null | grep -q '^vfio'; then
+		echo "PASS: migration: $vf has a VFIO device"
+	else
+		echo "FAIL: migration: $vf has no VFIO device"
+	fi
+done
+
+st=${NVFIO_BUILD:-}/nvfio-selftests
+if [ -x "$st/vfio_pci_nvme_migration_test" ]; then
+	"$guest/tap2result.sh" selftest "$st/vfio_pci_nvme_migration_test" "${vfs[0]}" "${vfs[1]}"
+	# The other pair, migrating the other way.
+	"$guest/tap2result.sh" selftest-rev "$st/vfio_pci_nvme_migration_test" \
+		-t stop_copy "${vfs[3]}" "${vfs[2]}"
+else
+	echo "FAIL: selftest: $st/vfio_pci_nvme_migration_test is not built (tools/testing/nvme-vfio/selftests.sh)"
+fi
+
+pf=$(basename "$(readlink "$sysfs/${vfs[0]}/physfn")")
+if echo 0 > "$sysfs/$pf/sriov_numvfs" && [ ! -e "$sysfs/${vfs[0]}" ]; then
+	echo "PASS: migration: disabled SR-IOV with the VFs bound"
+else
+	echo "FAIL: migration: could not disable SR-IOV on $pf"
+fi
