@@ -167,7 +167,7 @@ static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
 		}
 		n = min_t(size_t, len, segs[i].iov_len - off);
 		if (copy_to_user(buf, segs[i].iov_base + off, n))
-			return -EFAULT;
+			return done ?: -EFAULT;
 		migf->filp->f_pos += n;
 		buf += n;
 		len -= n;
@@ -260,7 +260,7 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 		if (!ret) {
 			n = min(n, len);
 			if (copy_from_user(dst, buf, n))
-				return -EFAULT;
+				return done ?: -EFAULT;
 			ret = nvmevf_stream_advance(p, n);
 		}
 		if (ret) {
