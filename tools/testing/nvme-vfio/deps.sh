@@ -13,7 +13,7 @@ PIN=/etc/apt/preferences.d/nvfio-pin
 
 # Host tools: kernel build, checks, the VM, the tests.
 PKGS=(bc bison flex libelf-dev libssl-dev dwarves ccache cpio kmod rsync
-      xz-utils python3 sparse coccinelle ocaml-nox git patch diffutils gawk
+      xz-utils python3 sparse coccinelle ocaml-nox python3-ply git patch diffutils gawk
       seabios nvme-cli util-linux iproute2 gnuplot-nox)
 
 need_update=0

@@ -24,14 +24,14 @@ dirs=$(for f in $ours; do case $f in *.c) dirname "$f";; esac; done | sort -u)
 echo "  LINT    checkpatch --strict"
 "$here/patches.sh" "$(cat "$tree/.nvfio-base")" "$repo" "$out/series" >/dev/null ||
 	finding "the upstream series could not be emitted"
-for p in "$out"/series/0*.patch; do
-	[ -f "$p" ] || continue
+for p in "$out"/series/*.patch; do
+	case ${p##*/} in 0000-cover-letter.patch) continue ;; esac
 	"$tree/scripts/checkpatch.pl" --strict --quiet --no-summary \
 		--ignore FILE_PATH_CHANGES "$p" > "$out/cp" 2>&1 ||
 		{ finding "checkpatch: ${p##*/}"; cat "$out/cp"; }
 done
 
-echo "  LINT    W=1 C=2 $dirs"
+echo "  LINT    W=1 C=2" $dirs
 # Force a rebuild of our objects so their warnings are seen again.
 for f in $ours; do
 	case $f in *.c) rm -f "$build/${f%.c}.o" ;; esac
