@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <linux/bits.h>
 #include <linux/io.h>
 #include <linux/sizes.h>
 #include <linux/vfio.h>
@@ -39,11 +40,11 @@ static char **device_bdfs;
 #define NVME_REG_ACQ		0x0030
 #define NVME_REG_DBS		0x1000
 
-#define NVME_CC_EN		(1u << 0)
+#define NVME_CC_EN		BIT(0)
 #define NVME_CC_IOSQES		(6u << 16)	/* 64-byte SQ entries */
 #define NVME_CC_IOCQES		(4u << 20)	/* 16-byte CQ entries */
-#define NVME_CSTS_RDY		(1u << 0)
-#define NVME_CSTS_CFS		(1u << 1)
+#define NVME_CSTS_RDY		BIT(0)
+#define NVME_CSTS_CFS		BIT(1)
 
 #define NVME_ADM_DELETE_SQ	0x00
 #define NVME_ADM_CREATE_SQ	0x01
@@ -179,9 +180,10 @@ static void nvme_ring(struct nvme_drv *d, struct nvme_queue *q)
 static int nvme_reap(struct nvme_drv *d, struct nvme_queue *q, u16 *cid)
 {
 	u64 deadline = now_ns() + IO_TIMEOUT_MS * 1000000ull;
-	volatile struct nvme_cqe *cqe = &q->cq[q->cq_head];
+	struct nvme_cqe *cqe = &q->cq[q->cq_head];
 
-	while ((cqe->status & 1) != q->phase) {
+	/* The device writes the entry: read its phase tag afresh each time. */
+	while ((READ_ONCE(cqe->status) & 1) != q->phase) {
 		if (now_ns() > deadline ||
 		    (readl(d->bar + NVME_REG_CSTS) & NVME_CSTS_CFS))
 			return -ETIMEDOUT;
@@ -547,82 +549,110 @@ struct io_state {
 	bool vendor;
 };
 
+/* An I/O SQ entry of the NVMe-defined state (24 bytes) */
+static void decode_sq(const u8 *e, bool first, struct io_state *st)
+{
+	ksft_print_msg("    I/O SQ %llu: at %#llx, size %llu, CQ %llu, head %llu, tail %llu\n",
+		       le(e + 10, 2), le(e, 8), le(e + 8, 2) + 1, le(e + 12, 2),
+		       le(e + 16, 2), le(e + 18, 2));
+	if (!first)
+		return;
+	st->sq_prp1 = le(e, 8);
+	st->sq_qsize = le(e + 8, 2);
+	st->sq_qid = le(e + 10, 2);
+	st->sq_cqid = le(e + 12, 2);
+	st->sq_head = le(e + 16, 2);
+	st->sq_tail = le(e + 18, 2);
+}
+
+/* An I/O CQ entry of the NVMe-defined state (24 bytes) */
+static void decode_cq(const u8 *e, bool first, struct io_state *st)
+{
+	u32 attr = le(e + 16, 4);
+
+	ksft_print_msg("    I/O CQ %llu: at %#llx, size %llu, head %llu, tail %llu, phase %u, %s\n",
+		       le(e + 10, 2), le(e, 8), le(e + 8, 2) + 1, le(e + 12, 2),
+		       le(e + 14, 2), (attr >> 2) & 1,
+		       (attr & 2) ? "interrupts on" : "polled");
+	if (!first)
+		return;
+	st->cq_prp1 = le(e, 8);
+	st->cq_qsize = le(e + 8, 2);
+	st->cq_qid = le(e + 10, 2);
+	st->cq_head = le(e + 12, 2);
+	st->cq_tail = le(e + 14, 2);
+}
+
+/* The compatibility record's payload (32 bytes) */
+static int decode_compat(const u8 *c, size_t len, struct io_state *st)
+{
+	if (len != 32)
+		return -EINVAL;
+	st->vendor = c[2] & 1;
+	ksft_print_msg("  compatibility record: NVMe-defined state v%llu, %s, state %llu bytes\n",
+		       le(c, 2), st->vendor ? "vendor-specific section" : "I/O queues only",
+		       le(c + 8, 8));
+	return 0;
+}
+
+/* The Controller State data structure (TP4159), NVMe-defined state v0 */
+static int decode_state(const u8 *cs, size_t len, struct io_state *st)
+{
+	size_t nvmecss, vss;
+	const u8 *e;
+	u32 i;
+
+	if (len < 48)
+		return -EINVAL;
+	nvmecss = le(cs + 16, 8) * 4;
+	vss = le(cs + 32, 8) * 4;
+	ksft_print_msg("  controller state v%llu, %s: %zu bytes NVMe-defined, %zu vendor\n",
+		       le(cs, 2), (cs[2] & 1) ? "suspended" : "not suspended",
+		       nvmecss, vss);
+	if (48 + nvmecss + vss != len || nvmecss < 8)
+		return -EINVAL;
+	e = cs + 48;
+	st->nsq = le(e + 2, 2);
+	st->ncq = le(e + 4, 2);
+	if (8 + (st->nsq + st->ncq) * 24ull > nvmecss)
+		return -EINVAL;
+	e += 8;
+	for (i = 0; i < st->nsq; i++, e += 24)
+		decode_sq(e, !i, st);
+	for (i = 0; i < st->ncq; i++, e += 24)
+		decode_cq(e, !i, st);
+	return 0;
+}
+
 /*
- * Check the record framing of a saved stream and decode the controller
- * state it carries (TP4159 Controller State, NVMe-defined state version 0).
+ * Check the record framing of a saved stream and decode what it carries.
  * Returns 0 and fills @st with the first I/O SQ and CQ, or -EINVAL.
  */
 static int decode_stream(const u8 *s, size_t len, struct io_state *st)
 {
-	size_t off = 0, rlen, pay, nvmecss, vss;
-	const u8 *cs, *e;
-	u32 i, type;
+	size_t off = 0, rlen, pay;
+	const u8 *rec;
+	u32 type;
+	int ret;
 
 	memset(st, 0, sizeof(*st));
-	for (type = 1; type <= 2; type++) {
-		if (len - off < REC_HDR + REC_TAIL || le(s + off, 4) != STREAM_MAGIC ||
-		    le(s + off + 6, 2) != type)
+	for (type = 1; type <= 2; type++, off += rlen) {
+		rec = s + off;
+		if (len - off < REC_HDR + REC_TAIL || le(rec, 4) != STREAM_MAGIC ||
+		    le(rec + 6, 2) != type)
 			return -EINVAL;
-		rlen = le(s + off + 16, 8);
+		rlen = le(rec + 16, 8);
 		if (rlen < REC_HDR + REC_TAIL || rlen > len - off ||
-		    le(s + off + rlen - 4, 4) != STREAM_END)
+		    le(rec + rlen - 4, 4) != STREAM_END)
 			return -EINVAL;
 		pay = rlen - REC_HDR - REC_TAIL;
-		cs = s + off + REC_HDR;
-		if (type == 1) {
-			if (pay != 32)
-				return -EINVAL;
-			st->vendor = cs[2] & 1;
-			ksft_print_msg("  record 1: compatibility, %zu bytes: NVMe-defined state v%llu, %s, state size %llu\n",
-				       rlen, le(cs, 2),
-				       st->vendor ? "vendor-specific section" : "I/O queues only",
-				       le(cs + 8, 8));
-		} else {
-			if (pay < 48)
-				return -EINVAL;
-			nvmecss = le(cs + 16, 8) * 4;
-			vss = le(cs + 32, 8) * 4;
-			ksft_print_msg("  record 2: controller state, %zu bytes: version %llu, %s, NVMe-defined %zu bytes, vendor-specific %zu bytes\n",
-				       rlen, le(cs, 2),
-				       (cs[2] & 1) ? "suspended" : "not suspended",
-				       nvmecss, vss);
-			if (48 + nvmecss + vss != pay || nvmecss < 8)
-				return -EINVAL;
-			e = cs + 48;
-			st->nsq = le(e + 2, 2);
-			st->ncq = le(e + 4, 2);
-			if (8 + (st->nsq + st->ncq) * 24ull > nvmecss)
-				return -EINVAL;
-			e += 8;
-			for (i = 0; i < st->nsq; i++, e += 24) {
-				ksft_print_msg("    I/O SQ %llu: base %#llx, size %llu, CQ %llu, head %llu, tail %llu\n",
-					       le(e + 10, 2), le(e, 8), le(e + 8, 2) + 1,
-					       le(e + 12, 2), le(e + 16, 2), le(e + 18, 2));
-				if (i)
-					continue;
-				st->sq_prp1 = le(e, 8);
-				st->sq_qsize = le(e + 8, 2);
-				st->sq_qid = le(e + 10, 2);
-				st->sq_cqid = le(e + 12, 2);
-				st->sq_head = le(e + 16, 2);
-				st->sq_tail = le(e + 18, 2);
-			}
-			for (i = 0; i < st->ncq; i++, e += 24) {
-				ksft_print_msg("    I/O CQ %llu: base %#llx, size %llu, head %llu, tail %llu, phase %llu, %s\n",
-					       le(e + 10, 2), le(e, 8), le(e + 8, 2) + 1,
-					       le(e + 12, 2), le(e + 14, 2),
-					       (le(e + 16, 4) >> 2) & 1,
-					       (le(e + 16, 4) & 2) ? "interrupts on" : "polled");
-				if (i)
-					continue;
-				st->cq_prp1 = le(e, 8);
-				st->cq_qsize = le(e + 8, 2);
-				st->cq_qid = le(e + 10, 2);
-				st->cq_head = le(e + 12, 2);
-				st->cq_tail = le(e + 14, 2);
-			}
-		}
-		off += rlen;
+		ksft_print_msg("  record %u: %zu bytes\n", type, rlen);
+		if (type == 1)
+			ret = decode_compat(rec + REC_HDR, pay, st);
+		else
+			ret = decode_state(rec + REC_HDR, pay, st);
+		if (ret)
+			return ret;
 	}
 	return off == len ? 0 : -EINVAL;
 }
@@ -662,7 +692,7 @@ FIXTURE_SETUP(nvme_migration)
 
 	ret = nvme_enable(d, self->a);
 	ASSERT_EQ(0, ret) TH_LOG("enabling the controller of %s: %d", self->a->bdf, ret);
-	ksft_print_msg("%s: controller enabled: admin queue and I/O queue 1, %d entries each, LBA %u bytes\n",
+	ksft_print_msg("%s: controller enabled: admin and I/O queue 1, %d entries, LBA %u bytes\n",
 		       self->a->bdf, QDEPTH, 1u << d->lba_shift);
 }
 
@@ -679,11 +709,6 @@ FIXTURE_TEARDOWN(nvme_migration)
 	iova_allocator_cleanup(self->iovas);
 	iommu_cleanup(self->iommu);
 }
-
-#define REQUIRE_MIGRATION(_self) do {					\
-	if (!((_self)->flags & VFIO_MIGRATION_STOP_COPY))			\
-		SKIP(return, "the VFs cannot migrate (not nvme-vfio-pci, or a PF without live migration)"); \
-} while (0)
 
 /* The userspace driver itself, without migration: a baseline. */
 TEST_F(nvme_migration, io)
@@ -748,9 +773,8 @@ static void run_on_a(struct __test_metadata *_metadata,
 	for (i = 0; i < inflight; i++)
 		nvme_queue_io(d, n + i, true);
 	nvme_ring(d, &d->io);
-	ksft_print_msg("%s: wrote blocks 0-%d, %d more submitted: SQ tail %u, CQ head %u, phase %u\n",
-		       self->a->bdf, n - 1, inflight, d->io.sq_tail, d->io.cq_head,
-		       d->io.phase);
+	ksft_print_msg("%s: wrote blocks 0-%d, %d more in flight: SQ tail %u, CQ head %u\n",
+		       self->a->bdf, n - 1, inflight, d->io.sq_tail, d->io.cq_head);
 }
 
 TEST_F(nvme_migration, stop_copy)
@@ -763,7 +787,8 @@ TEST_F(nvme_migration, stop_copy)
 	u8 *stream;
 	int fd;
 
-	REQUIRE_MIGRATION(self);
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
 
 	run_on_a(_metadata, self, n, inflight);
 
@@ -775,7 +800,7 @@ TEST_F(nvme_migration, stop_copy)
 	ASSERT_GE(fd, 0);
 	len = read_all(fd, &stream);
 	ASSERT_GT(len, 0) TH_LOG("reading the saving data fd: %s", strerror(-len));
-	ksft_print_msg("%s: saved %zd bytes (data size reported in STOP: %llu), stopped for %.3f ms so far\n",
+	ksft_print_msg("%s: saved %zd bytes (data size in STOP: %llu), stopped for %.3f ms\n",
 		       self->a->bdf, len, (unsigned long long)size,
 		       (now_ns() - t) / 1e6);
 	ASSERT_EQ(size, len);
@@ -807,7 +832,8 @@ TEST_F(nvme_migration, pre_copy)
 	ssize_t len, r;
 	int fd, fd2;
 
-	REQUIRE_MIGRATION(self);
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
 
 	if (!(self->flags & VFIO_MIGRATION_PRE_COPY))
 		SKIP(return, "no PRE_COPY");
@@ -859,7 +885,8 @@ TEST_F(nvme_migration, data_size)
 	u8 *stream;
 	int fd;
 
-	REQUIRE_MIGRATION(self);
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
 
 	ASSERT_EQ(0, mig_data_size(self->a, &running));
 	ASSERT_GT(running, 96);	/* both record headers and trailers, and more */
@@ -881,7 +908,8 @@ TEST_F(nvme_migration, invalid_arcs)
 	u32 state;
 	int fd;
 
-	REQUIRE_MIGRATION(self);
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
 
 	ASSERT_EQ(-EINVAL, mig_set(self->a, VFIO_DEVICE_STATE_ERROR, NULL));
 	ASSERT_EQ(-EINVAL, mig_set(self->a, 42, NULL));
@@ -914,7 +942,8 @@ TEST_F(nvme_migration, fd_misuse)
 	u32 state;
 	int fd, rfd;
 
-	REQUIRE_MIGRATION(self);
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
 
 	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
 	ASSERT_GE(fd, 0);
