@@ -8,6 +8,14 @@
  * controller through the PF's admin queue. The PF's private structures stay
  * inside nvme-pci, and no generic passthrough is offered: a VF's owner can
  * only reach its own controller, with these operations.
+ *
+ * Errors common to all functions: -ENODEV if the VF's PF is not driven by
+ * nvme-pci or is going away, -EBUSY at once while the PF resets rather than
+ * waiting for it, -EOPNOTSUPP if the PF does not support host managed live
+ * migration. A command that fails with an NVMe status is logged on the VF
+ * with that status, and returns -EINVAL for an invalid field or controller
+ * ID, -EBUSY if the controller is not in the suspended or running state the
+ * command needs, -ENOSPC if it lacks resources, -EIO otherwise.
  */
 #ifndef _LINUX_NVME_LM_H
 #define _LINUX_NVME_LM_H

@@ -315,12 +315,23 @@ VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 }
 EXPORT_SYMBOL_IF_KUNIT(nvme_lm_status_to_errno);
 
+/**
+ * nvme_lm_pf_init() - Set up a PF's migration state
+ * @lm: the state, in the PF's &struct nvme_dev
+ */
 void nvme_lm_pf_init(struct nvme_lm_pf *lm)
 {
 	mutex_init(&lm->lock);
 	xa_init(&lm->cntlids);
 }
 
+/**
+ * nvme_lm_pf_invalidate() - Forget the secondary controller IDs of the VFs
+ * @lm: the PF's migration state
+ *
+ * Called when the PF resets and when its VFs change. Takes @lm->lock only
+ * for the update, so it never waits for a command.
+ */
 void nvme_lm_pf_invalidate(struct nvme_lm_pf *lm)
 {
 	mutex_lock(&lm->lock);
@@ -329,6 +340,10 @@ void nvme_lm_pf_invalidate(struct nvme_lm_pf *lm)
 	mutex_unlock(&lm->lock);
 }
 
+/**
+ * nvme_lm_pf_destroy() - Free a PF's migration state
+ * @lm: the state, no longer reachable from any VF
+ */
 void nvme_lm_pf_destroy(struct nvme_lm_pf *lm)
 {
 	xa_destroy(&lm->cntlids);
