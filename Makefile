@@ -28,8 +28,8 @@ KMAKE := $(MAKE) -C $(TREE) O=$(BUILD) CC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=nvfio \
 	KBUILD_BUILD_HOST=nvfio -j$(JOBS)
 
-.PHONY: help deps tree print-tree config kernel kunit lint patches qemu \
-	vm-tests demo check clean-cache
+.PHONY: help deps tree print-tree config kernel selftests kunit lint patches \
+	qemu demo check clean-cache
 
 help:
 	@echo "Targets:"
@@ -40,6 +40,7 @@ help:
 	@echo "  kunit       run the KUnit suites in the test VM"
 	@echo "  lint        checkpatch, sparse, W=1, coccicheck, kernel-doc on our files"
 	@echo "  patches     emit the upstream series with a cover letter"
+	@echo "  selftests   build the VFIO selftests, ours included"
 	@echo "  qemu        build the patched qemu-system-x86_64"
 	@echo "  demo        live-migrate an emulated NVMe VF, step by step"
 	@echo "  check       all of the above; ends with 'N passed, N failed'"
@@ -66,6 +67,9 @@ kernel: config
 	+@$(KMAKE) -s modules_install INSTALL_MOD_PATH=$(MODROOT)
 	@echo "  KERNEL  $(BUILD)/arch/x86/boot/bzImage"
 
+selftests: kernel
+	@$(HARNESS)/selftests.sh $(BUILD)
+
 qemu:
 	@tools/qemu/build.sh
 
@@ -78,7 +82,7 @@ lint: config
 patches: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
 	@$(HARNESS)/patches.sh $(BASE) $(CURDIR) $(CACHE)/patches
 
-demo: kernel qemu
+demo: deps kernel qemu selftests
 	@$(HARNESS)/demo.sh $(BUILD) $(MODROOT) $(LOGS)
 
 check: deps kernel qemu

@@ -38,6 +38,12 @@ section "KUnit"
 read -r _ kp kf < <(grep '^KUNIT ' "$logs/kunit.log" | tail -n 1) || { kp=0; kf=1; }
 passed=$((passed + ${kp:-0})); failed=$((failed + ${kf:-1}))
 
+section "VFIO selftests build"
+"$here/selftests.sh" "$build" > "$logs/selftests-build.log" 2>&1
+rc=$?
+tail -n 3 "$logs/selftests-build.log"
+result "selftests build" "$rc"
+
 for t in "$here"/tests/*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
