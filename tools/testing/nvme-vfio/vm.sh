@@ -165,9 +165,9 @@ timeout -k 15 "$limit" "${qemu[@]}" -pidfile "$run/qemu.pid" < /dev/null |
 	tr -d '\r' | tee "$outdir/output.log"
 qrc=${PIPESTATUS[0]}
 set -e
-kill "$watchdog" 2>/dev/null
+kill "$watchdog" 2>/dev/null || true
 wait "$watchdog" 2>/dev/null || true
-[ -n "$verbose" ] && kill "$tailpid" 2>/dev/null
+[ -z "$verbose" ] || kill "$tailpid" 2>/dev/null || true
 elapsed=$((($(date +%s%N) - start) / 1000000))
 printf 'vm: QEMU exited (%s) after %d.%03d s\n' "$qrc" $((elapsed / 1000)) $((elapsed % 1000)) >&2
 

@@ -7,7 +7,7 @@
 # "VERDICT:" line.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
-test=${NVFIO_BUILD:-}/nvfio-selftests/vfio_pci_nvme_migration_test
+test=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}/vfio_pci_nvme_migration_test
 
 step() { printf '\n=== %s\n' "$*"; }
 verdict() { printf '\nVERDICT: %s\n' "$*"; exit "$1"; }

@@ -23,6 +23,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /dev/virtio-ports
+# What udev would add: process substitution needs /dev/fd.
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
@@ -48,6 +53,7 @@ if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules/$(uname -r)" ]; t
 		chmod +x /run/nvfio/bin/$tool
 	done
 	export PATH=/run/nvfio/bin:$PATH
+	export NVFIO_MODULES=$nvfio_modroot/lib/modules/$(uname -r)
 	echo /run/nvfio/bin/modprobe > /proc/sys/kernel/modprobe
 fi
 

@@ -16,18 +16,19 @@
 set -uo pipefail
 
 kunitfs=/sys/kernel/debug/kunit
-modorder=/lib/modules/$(uname -r)/modules.order
+modorder=${NVFIO_MODULES:-/lib/modules/$(uname -r)}/modules.order
 ktap=$(mktemp)
 summary=$(mktemp)
 trap 'rm -f "$ktap" "$summary"' EXIT
 
 [ -d "$kunitfs" ] || { echo "FAIL: kunit: $kunitfs missing (CONFIG_KUNIT_DEBUGFS)"; exit 1; }
 
+modules=()
 if [ $# -gt 0 ]; then
 	modules=("$@")
 else
 	mapfile -t modules < <(sed -n \
-		's|^kernel/drivers/\(nvme/host\|vfio/pci/nvme\)/\([^/]*test[^/]*\)\.ko.*$|\2|p' \
+		's#^kernel/drivers/\(nvme/host\|vfio/pci/nvme\)/\([^/]*test[^/]*\)\.ko.*$#\2#p' \
 		"$modorder" 2>/dev/null)
 fi
 [ ${#modules[@]} -gt 0 ] || { echo "FAIL: kunit: no test modules in $modorder"; exit 1; }

@@ -23,6 +23,12 @@ fails=0
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
 skip() { echo "SKIP: $1: $2"; }
+# check NAME WHY COMMAND...: pass if COMMAND succeeds
+check() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
 # expect NAME ACTUAL EXPECTED
 expect() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got $2, expected $3"; fi
@@ -40,7 +46,7 @@ put() {
 	for ((i = 0; i < n; i++)); do
 		bytes+=$(printf '\\x%02x' $(((val >> (8 * i)) & 0xff)))
 	done
-	printf "$bytes" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	printf '%b' "$bytes" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
 # NVMe opcodes and status codes (status codes without DNR/More bits)
@@ -134,7 +140,9 @@ qmp() { python3 "$guest/qmp.py" "$@"; }
 # --- provisioning ------------------------------------------------------------
 bash "$guest/provision.sh" -n 3 -q 4 -i 2 -d none > "$work/prov" 2>&1
 grep -E '^(PASS|FAIL)' "$work/prov"
-mapfile -t vfs < <(sed -n 's/^VF \([^ ]*\) scid=\([0-9]*\).*/\1 \2/p' "$work/prov")
+# (no process substitution: the VM has no /dev/fd)
+sed -n 's/^VF \([^ ]*\) scid=\([0-9]*\).*/\1 \2/p' "$work/prov" > "$work/vfs"
+mapfile -t vfs < "$work/vfs"
 if [ "${#vfs[@]}" != 3 ]; then
 	fail "provision" "expected 3 VFs: $(cat "$work/prov")"
 	exit 1
@@ -143,7 +151,8 @@ read -r VF1 C1 <<< "${vfs[0]}"
 read -r VF2 C2 <<< "${vfs[1]}"
 read -r VF3 C3 <<< "${vfs[2]}"
 pfbdf=$(basename "$(readlink -f "/sys/bus/pci/devices/$VF1/physfn")")
-PF=/dev/$(ls "/sys/bus/pci/devices/$pfbdf/nvme" | head -n 1)
+PF=
+for d in "/sys/bus/pci/devices/$pfbdf/nvme/"nvme*; do PF=/dev/${d##*/}; done
 echo "PF $pfbdf ($PF), VF1 $VF1 cntlid $C1, VF2 $VF2 cntlid $C2, VF3 $VF3 cntlid $C3"
 
 # VF3 goes offline: migration commands must refuse it.
@@ -156,9 +165,13 @@ echo nvme > "/sys/bus/pci/devices/$VF1/driver_override"
 echo "$VF1" > /sys/bus/pci/drivers_probe
 ns1=
 for _ in $(seq 200); do
-	c=$(ls "/sys/bus/pci/devices/$VF1/nvme" 2>/dev/null | head -n 1)
-	if [ -n "$c" ] && [ "$(cat "/sys/class/nvme/$c/state" 2>/dev/null)" = live ]; then
-		ns1=$(ls "/sys/class/nvme/$c" | grep -E "^nvme[0-9]+n[0-9]+$" | head -n 1)
+	c=
+	for d in "/sys/bus/pci/devices/$VF1/nvme/"nvme*; do c=${d##*/}; done
+	if [ -e "/sys/class/nvme/$c" ] &&
+	   [ "$(cat "/sys/class/nvme/$c/state" 2>/dev/null)" = live ]; then
+		for d in "/sys/class/nvme/$c/$c"n*; do
+			[[ ${d##*/} =~ ^nvme[0-9]+n[0-9]+$ ]] && ns1=${d##*/}
+		done
 		[ -n "$ns1" ] && [ -b "/dev/$ns1" ] && break
 	fi
 	sleep 0.1
@@ -241,7 +254,7 @@ st_suspend=$ST
 t0=$(date +%s%N)
 # Queued after the suspend: must neither be fetched nor lost.
 (dd if="/dev/$ns1" of=/dev/null bs=4096 count=1 skip=7 iflag=direct status=none &&
- echo done > "$work/dd.done") &
+ echo finished > "$work/dd.done") &
 ddpid=$!
 sleep 1
 early=0
@@ -272,9 +285,8 @@ for _ in $(seq 100); do
 	[ -e "$work/dd.done" ] && break
 	sleep 0.1
 done
-[ -e "$work/dd.done" ] &&
-	pass "I/O queued while suspended completes after the restore and resume" ||
-	fail "I/O queued while suspended completes after the restore and resume" "still waiting"
+check "I/O queued while suspended completes after the restore and resume" \
+	"still waiting" [ -e "$work/dd.done" ]
 wait "$ddpid" 2>/dev/null
 head -c 65536 /dev/urandom > "$work/data"
 if dd if="$work/data" of="/dev/$ns1" bs=4096 seek=256 oflag=direct status=none &&
@@ -284,8 +296,8 @@ if dd if="$work/data" of="/dev/$ns1" bs=4096 seek=256 oflag=direct status=none &
 else
 	fail "VF1 writes and reads back data after the restore" "I/O failed or data differs"
 fi
-nvme id-ctrl "$VF1DEV" > /dev/null 2>&1 && pass "VF1's admin queue works after the restore" ||
-	fail "VF1's admin queue works after the restore" "Identify failed"
+check "VF1's admin queue works after the restore" "Identify failed" \
+	nvme id-ctrl "$VF1DEV" -b > /dev/null 2>&1
 
 # --- the saved state, field by field -----------------------------------------
 nvmecss=$(u32 "$S1" 16)
@@ -302,9 +314,11 @@ ncq=$(u16 "$S1" 52)
 expect "NVMe state: VER 0" "$(u16 "$S1" 48)" 0
 expect "NVMe state: NVMECSS covers NIOSQ + NIOCQ 24 byte entries" \
 	$((nvmecss * 4)) $((8 + 24 * (nsq + ncq)))
-[ "$nsq" -ge 1 ] && [ "$ncq" -ge 1 ] && [ "$nsq" -le 3 ] && [ "$ncq" -le 3 ] &&
-	pass "NVMe state: $nsq I/O SQs, $ncq I/O CQs (VF has 3 I/O queue pairs)" ||
+if [ "$nsq" -ge 1 ] && [ "$ncq" -ge 1 ] && [ "$nsq" -le 3 ] && [ "$ncq" -le 3 ]; then
+	pass "NVMe state: $nsq I/O SQs, $ncq I/O CQs (the VF has 3 I/O queue pairs)"
+else
 	fail "NVMe state: queue counts" "NIOSQ $nsq NIOCQ $ncq"
+fi
 cqids=" "
 for ((i = 0; i < ncq; i++)); do
 	o=$((56 + 24 * nsq + 24 * i))
@@ -351,8 +365,7 @@ expect "vendor state: ASQ equals VF1's register" "$(u64 "$S1" $((vs + 24)))" "$(
 expect "vendor state: ACQ equals VF1's register" "$(u64 "$S1" $((vs + 32)))" "$(bar "$VF1" 0x30 8)"
 expect "vendor state: shadow doorbells enabled" $(($(u32 "$S1" $((vs + 12))) & 1)) 1
 naer=$(u8 "$S1" $((vs + 58)))
-[ "$naer" -ge 1 ] && pass "vendor state: $naer outstanding AER(s)" ||
-	fail "vendor state: outstanding AERs" "none"
+check "vendor state: $naer outstanding AER(s)" "none" [ "$naer" -ge 1 ]
 expect "vendor state: the arrays fill the section" \
 	$((664 + 4 * naer + 4 * $(u16 "$S1" $((vs + 68))) + 16 * $(u32 "$S1" $((vs + 72))))) \
 	$((vss * 4))
@@ -360,8 +373,10 @@ expect "vendor state: the arrays fill the section" \
 # --- VF2 holds VF1's state: compare, read in windows -------------------------
 S2=$work/s2
 get_all "$C2" 1 "$S2"
-same_state "$S1" "$S2" && pass "VF2's state equals VF1's" ||
-	fail "VF2's state equals VF1's" "differs: $(cmp "$S1" "$S2" 2>&1)"
+check "VF2's state equals VF1's" "differs: $(cmp "$S1" "$S2" 2>&1)" \
+	same_state "$S1" "$S2"
+# VF2 has no driver: let its BAR decode memory
+echo 1 > "/sys/bus/pci/devices/$VF2/enable"
 for r in 0x14:4:CC 0x1c:4:CSTS 0x24:4:AQA 0x28:8:ASQ 0x30:8:ACQ; do
 	IFS=: read -r off size name <<< "$r"
 	expect "VF2's $name register equals VF1's" "$(bar "$VF2" "$off" "$size")" \
@@ -374,8 +389,7 @@ get "$C2" 1 64 $((total - 64 - 8))
 cat "$work/out" >> "$work/w"
 get "$C2" 1 $((total - 8)) 8
 cat "$work/out" >> "$work/w"
-cmp -s "$work/w" "$S2" && pass "get in three windows equals the full state" ||
-	fail "get in three windows equals the full state" "differs"
+check "get in three windows equals the full state" "differs" same_state "$work/w" "$S2"
 get "$C2" 1 $((total - 4)) 16
 expect "get window past the end: status" "$ST" 0x0
 expect "get window past the end: data, then zeroes" "$(hex "$work/out" 0 16)" \
@@ -394,9 +408,10 @@ S2N=$work/s2n
 get_all "$C2" 0 "$S2N"
 expect "get without the vendor section: VSS 0, NVMe state only" \
 	"$(u32 "$S2N" 32)/$(stat -c %s "$S2N")" "0/$((48 + 4 * nvmecss))"
-cmp -s <(tail -c +49 "$S2N") <(head -c $((48 + 4 * nvmecss)) "$S1" | tail -c +49) &&
-	pass "NVMe state is the same with and without the vendor section" ||
-	fail "NVMe state is the same with and without the vendor section" "differs"
+tail -c +49 "$S2N" > "$work/a"
+head -c $((48 + 4 * nvmecss)) "$S1" | tail -c +49 > "$work/b"
+check "NVMe state is the same with and without the vendor section" "differs" \
+	cmp -s "$work/a" "$work/b"
 
 # --- set in pieces, sequence errors ------------------------------------------
 p1=$work/p1 p2=$work/p2 p3=$work/p3
@@ -410,8 +425,7 @@ st2=$ST
 set_state "$C2" 2 1 152 "$p3"
 expect "set in pieces (first, middle, last)" "$st1/$st2/$ST" 0x0/0x0/0x0
 get_all "$C2" 1 "$S2"
-same_state "$S1" "$S2" && pass "VF2's state after a set in pieces equals VF1's" ||
-	fail "VF2's state after a set in pieces equals VF1's" "differs"
+check "VF2's state after a set in pieces equals VF1's" "differs" same_state "$S1" "$S2"
 set_state "$C2" 0 1 0 "$p1"
 expect "set middle piece without a first: Command Sequence Error" "$ST" $SC_CMD_SEQ_ERROR
 set_state "$C2" 2 1 0 "$p1"
@@ -459,8 +473,7 @@ head -c 4096 /dev/urandom > "$work/bad"
 set_state "$C2" 3 1 0 "$work/bad"
 expect "set rejects random data: Invalid Field" "$ST" $SC_INVALID_FIELD
 get_all "$C2" 1 "$S2"
-same_state "$S1" "$S2" && pass "VF2 keeps its state after rejected sets" ||
-	fail "VF2 keeps its state after rejected sets" "differs"
+check "VF2 keeps its state after rejected sets" "differs" same_state "$S1" "$S2"
 
 # Leave VF2 fresh: a function level reset ends the suspension.
 echo 1 > "/sys/bus/pci/devices/$VF2/reset"
@@ -501,9 +514,8 @@ print(next(p["name"] for p in json.load(sys.stdin)
 	suspend "$C1" 0
 	ms=$((($(date +%s%N) - t) / 1000000))
 	qmp qom-set "$q" lm-stall-ms 0 > /dev/null
-	[ "$ST" = 0x0 ] && [ "$ms" -ge 1500 ] &&
-		pass "lm-stall-ms delays the completion ($ms ms)" ||
-		fail "lm-stall-ms delays the completion" "status $ST after $ms ms"
+	check "lm-stall-ms delays the completion ($ms ms)" "status $ST after $ms ms" \
+		[ "$ST" = 0x0 ] -a "$ms" -ge 1500
 fi
 
 echo "qemu-model: $fails failure(s)"

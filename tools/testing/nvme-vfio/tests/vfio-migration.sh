@@ -28,7 +28,7 @@ for vf in "${vfs[@]}"; do
 	fi
 done
 
-st=${NVFIO_BUILD:-}/nvfio-selftests
+st=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}
 if [ -x "$st/vfio_pci_nvme_migration_test" ]; then
 	"$guest/tap2result.sh" selftest "$st/vfio_pci_nvme_migration_test" "${vfs[0]}" "${vfs[1]}"
 	# The other pair, migrating the other way.
