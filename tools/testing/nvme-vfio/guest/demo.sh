@@ -10,7 +10,12 @@ here=$(dirname "$(realpath "$0")")
 test=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}/vfio_pci_nvme_migration_test
 
 step() { printf '\n=== %s\n' "$*"; }
-verdict() { printf '\nVERDICT: %s\n' "$*"; exit "$1"; }
+verdict() {	# verdict STATUS TEXT...
+	local rc=$1
+	shift
+	printf '\nVERDICT: %s\n' "$*"
+	exit "$rc"
+}
 
 step "Provisioning: nvme-pci drives the PF; two secondary controllers get" \
      "flexible resources, go online and their VFs bind to nvme-vfio-pci"
@@ -25,7 +30,7 @@ log=$(mktemp)
 "$test" -t stop_copy "${vfs[0]}" "${vfs[1]}" > "$log" 2>&1
 rc=$?
 # The test's narration, without the TAP framing.
-sed -n 's/^# \([0-9a-f]\{4\}:\)/  \1/p; s/^#   /    /p' "$log"
+sed -n '/^# *\(OK\|FAIL\|SKIP\) /d; s/^# \([0-9a-f]\{4\}:\)/  \1/p; s/^#   /    /p' "$log"
 if [ "$rc" != 0 ] || ! grep -q '^ok 1 ' "$log"; then
 	sed 's/^/  | /' "$log"
 	verdict 1 "FAIL: the migration did not complete (see above and the kernel log)"
