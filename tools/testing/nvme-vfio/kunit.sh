@@ -15,10 +15,11 @@ mkdir -p "$out"
 	-t 900 -- "$here/guest/kunit.sh" > "$out/ktap.log" 2>&1
 vm_rc=$?
 
-python3 "$tree/tools/testing/kunit/kunit.py" parse --json "$out/results.json" \
-	< "$out/ktap.log" > "$out/parsed.log" 2>&1
-sed -n '/=\+ \[/p; /\[PASSED\]\|\[FAILED\]\|\[SKIPPED\]\|\[CRASHED\]/p; /Testing complete/p' \
-	"$out/parsed.log" | grep -v '^\[.*\] *$' || true
+python3 "$tree/tools/testing/kunit/kunit.py" parse --json="$out/results.json" \
+	"$out/ktap.log" > "$out/parsed.log" 2>&1
+# Each suite's result, every case that did not pass, and the total.
+grep -E '=+ \[[A-Z]+\] .* =+$|\[(FAILED|CRASHED)\]|Testing complete' \
+	"$out/parsed.log" | sed 's/^\[[0-9:]*\] //'
 
 python3 - "$out/results.json" "$vm_rc" <<'PY'
 import json, sys
