@@ -700,12 +700,13 @@ FIXTURE_TEARDOWN(nvme_migration)
 {
 	struct nvme_drv *d = &self->drv;
 
+	/* Closing the devices resets them: no DMA reaches the memory after. */
+	vfio_pci_device_cleanup(self->b);
+	vfio_pci_device_cleanup(self->a);
 	if (d->mem.vaddr && d->mem.vaddr != MAP_FAILED) {
 		iommu_unmap(self->iommu, &d->mem);
 		munmap(d->mem.vaddr, d->mem.size);
 	}
-	vfio_pci_device_cleanup(self->b);
-	vfio_pci_device_cleanup(self->a);
 	iova_allocator_cleanup(self->iovas);
 	iommu_cleanup(self->iommu);
 }
