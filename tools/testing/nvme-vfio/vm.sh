@@ -20,12 +20,16 @@
 #
 # Environment: QEMU (the qemu-system-x86_64 binary; default: the newest
 # build of tools/qemu/build.sh, else /usr/bin's), NVFIO_CACHE (default
-# ~/.cache/nvme-vfio-pci), NVFIO_NS_SIZE (namespace size, default 256M).
+# ~/.cache/nvme-vfio-pci), NVFIO_NS_SIZE (namespace size, default 256M),
+# NVFIO_BOOT_LIMIT (seconds the guest may take to start the command, 400).
 #
 # Files left in the run directory: kernel.log (the serial console), output.log
-# (the command's output), dmesg.txt, kmemleak.txt, qemu.cmd, cmd.sh.
-# Inside the guest, /dev/virtio-ports/org.nvfio.qmp is a QMP monitor of the
-# VM's own QEMU (see guest/qmp.py); $NVFIO_QMP names a host-side one.
+# (the command's output), dmesg.txt, kmemleak.txt (kmemleak-tests.txt without
+# the objects boot code leaves behind), qemu.cmd, cmd.sh.
+# The command sees NVFIO_OUT (the run directory), NVFIO_KERNEL and, for a
+# kernel built with O=, NVFIO_BUILD (its build directory). Inside the guest,
+# /dev/virtio-ports/org.nvfio.qmp is a QMP monitor of the VM's own QEMU (see
+# guest/qmp.py); the socket printed at the start is a host-side one.
 #
 # Exit status: the command's, or 1 when the kernel reported a problem, 124
 # when the time limit hit, 125 for a harness error.
@@ -148,7 +152,7 @@ printf '%q ' "${qemu[@]}" > "$outdir/qemu.cmd"
 echo >> "$outdir/qemu.cmd"
 
 export NVFIO_QMP=$run/qmp.sock
-echo "vm: $(basename "$QEMU") $("$QEMU" --version | head -n 1 | sed 's/.*version //'), kernel $kernel, logs in $outdir" >&2
+echo "vm: $(basename "$QEMU") $("$QEMU" --version | head -n 1 | sed 's/.*version //'), kernel $kernel, logs in $outdir, QMP on $NVFIO_QMP" >&2
 start=$(date +%s%N)
 [ -n "$verbose" ] && { tail -F -n +1 "$outdir/kernel.log" 2>/dev/null & }
 tailpid=${!:-}
