@@ -81,6 +81,14 @@ if [ -n "$modroot" ]; then
 	modroot=$(realpath "$modroot")
 fi
 
+# The guest tests run the VFIO selftests from the kernel's build directory:
+# bring them up to date there first (make does nothing when they are).
+build=${kernel%/arch/x86/boot/bzImage}
+if [ "$build" != "$kernel" ] && [ -d "$build/source" ] && [ -w "$build" ]; then
+	"$here/selftests.sh" "$build" >&2 ||
+		echo "vm: warning: could not build the VFIO selftests in $build" >&2
+fi
+
 [ -n "$outdir" ] || outdir=$cache/vm-runs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$outdir"
 outdir=$(realpath "$outdir")
@@ -99,10 +107,7 @@ truncate -s "${NVFIO_NS_SIZE:-256M}" "$ns"
 	echo "export NVFIO_KERNEL=$(printf %q "$kernel")"
 	# The build directory of a kernel built with O=, where the harness
 	# keeps what it builds for the guest (the selftests).
-	case $kernel in
-	*/arch/x86/boot/bzImage)
-		echo "export NVFIO_BUILD=$(printf %q "${kernel%/arch/x86/boot/bzImage}")" ;;
-	esac
+	[ "$build" = "$kernel" ] || echo "export NVFIO_BUILD=$(printf %q "$build")"
 	printf 'exec'
 	printf ' %q' "$@"
 	echo
