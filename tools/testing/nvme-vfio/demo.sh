@@ -3,12 +3,11 @@
 #
 # make demo: live-migrate an emulated NVMe VF in the test VM, step by step.
 # usage: demo.sh BUILD MODROOT LOGDIR
+# (vm.sh builds the selftest program the demo runs into BUILD.)
 set -uo pipefail
 build=$1 modroot=$2 logs=$3
 here=$(dirname "$(realpath "$0")")
 
-[ -x "$build/nvfio-selftests/vfio_pci_nvme_migration_test" ] ||
-	"$here/selftests.sh" "$build" || exit 1
 echo "Booting the test kernel under QEMU (TCG): this takes a minute or two."
 NVFIO_BOOT_LIMIT=${NVFIO_BOOT_LIMIT:-400} \
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$logs/demo" \
