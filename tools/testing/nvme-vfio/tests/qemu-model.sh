@@ -489,7 +489,7 @@ expect "a function level reset ends the suspension" "$ST" $SC_NOT_SUSPENDED
 
 # --- fault injection and counters over QMP ------------------------------------
 if [ ! -e /dev/virtio-ports/org.nvfio.qmp ]; then
-	skip "fault injection" "no QMP port in this VM ($(ls /sys/class/virtio-ports 2>&1 | tr '\n' ' '))"
+	skip "fault injection" "no QMP port in this VM (ports: $(echo /sys/class/virtio-ports/*))"
 else
 	qdev=$(qmp qom-list /machine/peripheral | python3 -c '
 import json, sys
