@@ -129,6 +129,7 @@ nvme_pf+=",max_ioqpairs=26,msix_qsize=17"
 nvme_pf+=",sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8"
 nvme_pf+=",sriov_max_vq_per_vf=4,sriov_max_vi_per_vf=2"
 
+# shellcheck disable=SC2054 # commas separate QEMU's suboptions
 qemu=(
 	"$QEMU" "${firmware[@]}" -nodefaults -no-user-config -display none -no-reboot
 	-machine q35,kernel-irqchip=split -accel tcg,thread=multi

@@ -17,6 +17,8 @@
 #   nvfio_tty      the port that carries the command's output
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+: "${nvfio_out:?vm.sh passes nvfio_out on the kernel command line}"
+nvfio_modroot=${nvfio_modroot:-}
 export HOME=/tmp LANG=C.UTF-8 TERM=dumb
 
 mount -t proc proc /proc
@@ -53,7 +55,8 @@ if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules/$(uname -r)" ]; t
 		chmod +x /run/nvfio/bin/$tool
 	done
 	export PATH=/run/nvfio/bin:$PATH
-	export NVFIO_MODULES=$nvfio_modroot/lib/modules/$(uname -r)
+	NVFIO_MODULES=$nvfio_modroot/lib/modules/$(uname -r)
+	export NVFIO_MODULES
 	echo /run/nvfio/bin/modprobe > /proc/sys/kernel/modprobe
 fi
 

@@ -21,7 +21,7 @@ for vf in "${vfs[@]}"; do
 	else
 		echo "FAIL: migration: $vf: $(dmesg | grep "$vf: live migration" | tail -n 1)"
 	fi
-	if ls "$sysfs/$vf/vfio-dev" 2>/dev/null | grep -q '^vfio'; then
+	if compgen -G "$sysfs/$vf/vfio-dev/vfio*" >/dev/null; then
 		echo "PASS: migration: $vf has a VFIO device"
 	else
 		echo "FAIL: migration: $vf has no VFIO device"
