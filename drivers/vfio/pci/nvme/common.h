@@ -7,6 +7,7 @@
 #define NVME_VFIO_PCI_COMMON_H
 
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/nvme-lm.h>
 #include <linux/vfio_pci_core.h>
 
@@ -43,6 +44,8 @@ struct nvmevf_migf;
  * @max_state: largest controller state saved or accepted, in bytes
  * @allow_ioq_only: accept a stream without vendor-specific state
  * @state_mutex: protects @mig_state, @saving_migf and @resuming_migf
+ * @reset_lock: protects @deferred_reset
+ * @deferred_reset: a reset to apply when @state_mutex is unlocked
  * @mig_state: the migration state
  * @saving_migf: the data fd of the save in progress
  * @resuming_migf: the data fd of the resume in progress
@@ -59,6 +62,9 @@ struct nvmevf_pci_core_device {
 	enum vfio_device_mig_state mig_state;
 	struct nvmevf_migf *saving_migf;
 	struct nvmevf_migf *resuming_migf;
+	/* taken by the reset path, which must not wait for state_mutex */
+	spinlock_t reset_lock;
+	bool deferred_reset;
 };
 
 bool nvmevf_migration_supported(struct pci_dev *pdev,

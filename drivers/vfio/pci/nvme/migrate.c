@@ -531,6 +531,28 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 	return ERR_PTR(-EINVAL);
 }
 
+/*
+ * Unlock state_mutex, first applying a reset that nvmevf_migration_reset()
+ * could not apply because the mutex was held.
+ */
+static void nvmevf_state_mutex_unlock(struct nvmevf_pci_core_device *nvdev)
+{
+again:
+	spin_lock(&nvdev->reset_lock);
+	if (nvdev->deferred_reset) {
+		nvdev->deferred_reset = false;
+		spin_unlock(&nvdev->reset_lock);
+		nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+		nvmevf_disable_fds(nvdev);
+		goto again;
+	}
+	mutex_unlock(&nvdev->state_mutex);
+	spin_unlock(&nvdev->reset_lock);
+}
+
+DEFINE_GUARD(nvmevf_state, struct nvmevf_pci_core_device *,
+	     mutex_lock(&_T->state_mutex), nvmevf_state_mutex_unlock(_T))
+
 static struct file *nvmevf_set_state(struct vfio_device *vdev,
 				     enum vfio_device_mig_state new_state)
 {
@@ -545,7 +567,7 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 	 * The driver never enters VFIO_DEVICE_STATE_ERROR: a failed arc leaves
 	 * the device in the last state it reached.
 	 */
-	guard(mutex)(&nvdev->state_mutex);
+	guard(nvmevf_state)(nvdev);
 	while (new_state != nvdev->mig_state) {
 		ret = vfio_mig_get_next_state(vdev, nvdev->mig_state, new_state,
 					      &next);
@@ -575,7 +597,7 @@ static int nvmevf_get_state(struct vfio_device *vdev,
 		container_of(vdev, struct nvmevf_pci_core_device,
 			     core_device.vdev);
 
-	guard(mutex)(&nvdev->state_mutex);
+	guard(nvmevf_state)(nvdev);
 	*curr_state = nvdev->mig_state;
 	return 0;
 }
@@ -598,7 +620,7 @@ static int nvmevf_get_data_size(struct vfio_device *vdev,
 	size_t len;
 	int ret;
 
-	guard(mutex)(&nvdev->state_mutex);
+	guard(nvmevf_state)(nvdev);
 	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
 	if (ret && !nvmevf_suspended(nvdev->mig_state)) {
 		dev_dbg(nvmevf_dev(nvdev), "controller state size unknown while running: %pe\n",
@@ -702,6 +724,7 @@ void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
 	nvdev->max_state = min_t(size_t, max_state_size, INT_MAX);
 	nvdev->allow_ioq_only = allow_ioq_only_state;
 	mutex_init(&nvdev->state_mutex);
+	spin_lock_init(&nvdev->reset_lock);
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 				VFIO_MIGRATION_PRE_COPY;
 	vdev->mig_ops = &nvmevf_mig_ops;
@@ -724,7 +747,7 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_release);
  */
 void nvmevf_migration_open(struct nvmevf_pci_core_device *nvdev)
 {
-	guard(mutex)(&nvdev->state_mutex);
+	guard(nvmevf_state)(nvdev);
 	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_open);
@@ -740,7 +763,7 @@ void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
 {
 	int ret;
 
-	guard(mutex)(&nvdev->state_mutex);
+	guard(nvmevf_state)(nvdev);
 	if (nvmevf_suspended(nvdev->mig_state)) {
 		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
 		if (ret)
@@ -763,14 +786,20 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
 void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 {
 	/*
-	 * Direct locking, not the deferred reset of mlx5, virtio and xe: the
-	 * data fd read, write and ioctl paths never take state_mutex, so it
-	 * is never held across copy_{to,from}_user() and cannot be ordered
-	 * after mmap_lock. Under it only PF commands and allocations run, so
-	 * the PCI reset path that calls this can simply wait for it.
+	 * Deferred reset, as in mlx5, virtio and xe. The PCI core calls this
+	 * with vdev->memory_lock held, while state_mutex is held across
+	 * migf->lock, which the data fds hold across copy_{to,from}_user():
+	 * a page fault there may take mmap_lock and then memory_lock, for an
+	 * mmap()ed BAR. Waiting for state_mutex here could deadlock, so only
+	 * try it: when it is busy, its holder applies the reset on unlock.
 	 */
-	guard(mutex)(&nvdev->state_mutex);
-	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
-	nvmevf_disable_fds(nvdev);
+	spin_lock(&nvdev->reset_lock);
+	nvdev->deferred_reset = true;
+	if (!mutex_trylock(&nvdev->state_mutex)) {
+		spin_unlock(&nvdev->reset_lock);
+		return;
+	}
+	spin_unlock(&nvdev->reset_lock);
+	nvmevf_state_mutex_unlock(nvdev);
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_reset);
