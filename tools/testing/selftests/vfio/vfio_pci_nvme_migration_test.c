@@ -728,7 +728,7 @@ TEST_F(nvme_migration, io)
  * read every block back.
  */
 static void resume_on_b(struct __test_metadata *_metadata,
-			FIXTURE_DATA(nvme_migration) *self,
+			struct _test_data_nvme_migration *self,
 			const u8 *stream, size_t len, int next, int inflight)
 {
 	struct nvme_drv *d = &self->drv;
@@ -765,7 +765,7 @@ static void resume_on_b(struct __test_metadata *_metadata,
 
 /* Write blocks [0, @n) on A, then queue @inflight more without reaping. */
 static void run_on_a(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(nvme_migration) *self, int n, int inflight)
+		     struct _test_data_nvme_migration *self, int n, int inflight)
 {
 	struct nvme_drv *d = &self->drv;
 	int i;
