@@ -742,6 +742,12 @@ static void resume_on_b(struct __test_metadata *_metadata,
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, write_all(fd, stream, len));
 	ksft_print_msg("%s: wrote %zu bytes to the resuming data fd\n", self->b->bdf, len);
+	/*
+	 * Restore the command register while resuming, as QEMU restores the
+	 * config space: commands queued on A but not fetched yet are fetched
+	 * by B as soon as it runs, which needs bus mastering.
+	 */
+	vfio_pci_cmd_set(self->b, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, close(fd));
@@ -749,7 +755,6 @@ static void resume_on_b(struct __test_metadata *_metadata,
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, state);
 	ksft_print_msg("%s: resumed in %.3f ms\n", self->b->bdf, (now_ns() - t) / 1e6);
 
-	vfio_pci_cmd_set(self->b, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	nvme_attach(d, self->b);
 	for (i = 0; i < inflight; i++)
 		ASSERT_EQ(0, nvme_reap(d, &d->io, &cid))
