@@ -521,8 +521,9 @@ print(next(p["name"] for p in json.load(sys.stdin)
 	suspend "$C1" 0
 	ms=$((($(date +%s%N) - t) / 1000000))
 	qmp qom-set "$q" lm-stall-ms 0 > /dev/null
+	stalled() { [ "$ST" = 0x0 ] && [ "$ms" -ge 1500 ]; }
 	check "lm-stall-ms delays the completion ($ms ms)" "status $ST after $ms ms" \
-		[ "$ST" = 0x0 ] -a "$ms" -ge 1500
+		stalled
 fi
 
 echo "qemu-model: $fails failure(s)"
