@@ -177,8 +177,8 @@ EXPORT_SYMBOL_IF_KUNIT(nvme_lm_chunk_size);
  * @pf_cntlid: the controller ID of the PF
  * @vfn: the VF number to find, 1-based
  * @scid: set to the secondary controller ID of @vfn when found
- * @next: set to the CNTID to read the list on with if @vfn is not found,
- *	or %NVME_LM_SCID_END if no further entry can follow
+ * @next: if @vfn is not found, set to the CNTID that reads the rest of the
+ *	list, or to %NVME_LM_SCID_END if no further entry can follow
  *
  * Checks the whole list: the number of entries, and that every entry is a
  * secondary controller of the PF at or after @start, with a controller ID
