@@ -146,8 +146,7 @@ static int nvmevf_release_file(struct inode *inode, struct file *filp)
 }
 
 /* Copy stream bytes from the file position on; called with migf->lock */
-static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
-				size_t len)
+static size_t nvmevf_save_copy(struct nvmevf_migf *migf, void *buf, size_t len)
 {
 	const struct kvec segs[] = {
 		{ &migf->compat, sizeof(migf->compat) },
@@ -157,8 +156,7 @@ static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
 	};
 	unsigned int i, nsegs = migf->precopy ? 1 : ARRAY_SIZE(segs);
 	loff_t off = migf->filp->f_pos;
-	ssize_t done = 0;
-	size_t n;
+	size_t done = 0, n;
 
 	for (i = 0; i < nsegs && len; i++) {
 		if (off >= segs[i].iov_len) {
@@ -166,10 +164,8 @@ static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
 			continue;
 		}
 		n = min_t(size_t, len, segs[i].iov_len - off);
-		if (copy_to_user(buf, segs[i].iov_base + off, n))
-			return done ?: -EFAULT;
+		memcpy(buf + done, segs[i].iov_base + off, n);
 		migf->filp->f_pos += n;
-		buf += n;
 		len -= n;
 		done += n;
 		off = 0;
@@ -177,22 +173,56 @@ static ssize_t nvmevf_save_copy(struct nvmevf_migf *migf, char __user *buf,
 	return done;
 }
 
+/*
+ * The data fds move the stream through a bounce page and never hold
+ * migf->lock across copy_{to,from}_user(): a fault there can take
+ * mmap_lock and then vdev->memory_lock, for a buffer that is an mmap()ed
+ * BAR, while a device reset holds memory_lock and disables the fds, which
+ * takes migf->lock.
+ */
+#define NVMEVF_BOUNCE_SIZE	PAGE_SIZE
+
 static ssize_t nvmevf_save_read(struct file *filp, char __user *buf,
 				size_t len, loff_t *pos)
 {
 	struct nvmevf_migf *migf = filp->private_data;
-	ssize_t done;
+	ssize_t done = 0;
+	void *bounce;
+	size_t n;
 
 	if (pos)
 		return -ESPIPE;
 
-	guard(mutex)(&migf->lock);
-	if (migf->disabled)
-		return -ENODEV;
-	done = nvmevf_save_copy(migf, buf, len);
-	/* The temporary end of a PRE_COPY stream */
-	if (!done && len && migf->precopy)
-		return -ENOMSG;
+	bounce = kmalloc(NVMEVF_BOUNCE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (len) {
+		scoped_guard(mutex, &migf->lock) {
+			if (migf->disabled) {
+				done = done ?: -ENODEV;
+				goto out;
+			}
+			n = nvmevf_save_copy(migf, bounce,
+					     min(len, NVMEVF_BOUNCE_SIZE));
+			/* The temporary end of a PRE_COPY stream */
+			if (!n && !done && migf->precopy) {
+				done = -ENOMSG;
+				goto out;
+			}
+		}
+		if (!n)
+			break;
+		if (copy_to_user(buf, bounce, n)) {
+			done = done ?: -EFAULT;
+			goto out;
+		}
+		buf += n;
+		len -= n;
+		done += n;
+	}
+out:
+	kfree(bounce);
 	return done;
 }
 
@@ -234,47 +264,78 @@ static const struct file_operations nvmevf_save_fops = {
 	.release = nvmevf_release_file,
 };
 
+/* Feed @len bytes of @src to the parser; called with migf->lock */
+static int nvmevf_resume_feed(struct nvmevf_migf *migf, const void *src,
+			      size_t len)
+{
+	struct nvmevf_stream_parser *p = &migf->parser;
+	void *dst;
+	size_t n;
+	int ret;
+
+	while (len) {
+		ret = nvmevf_stream_window(p, &dst, &n);
+		if (ret)
+			return ret;
+		n = min(n, len);
+		memcpy(dst, src, n);
+		ret = nvmevf_stream_advance(p, n);
+		if (ret)
+			return ret;
+		migf->filp->f_pos += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 				   size_t len, loff_t *pos)
 {
 	struct nvmevf_migf *migf = filp->private_data;
 	struct nvmevf_stream_parser *p = &migf->parser;
 	ssize_t done = 0;
+	void *bounce;
 	bool rejected;
-	void *dst;
 	size_t n;
 	int ret;
 
 	if (pos)
 		return -ESPIPE;
 
-	guard(mutex)(&migf->lock);
-	if (migf->disabled)
-		return -ENODEV;
-
-	/* Log a rejection once, when it happens */
-	rejected = p->status.err;
+	bounce = kmalloc(NVMEVF_BOUNCE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
 
 	while (len) {
-		ret = nvmevf_stream_window(p, &dst, &n);
-		if (!ret) {
-			n = min(n, len);
-			if (copy_from_user(dst, buf, n))
-				return done ?: -EFAULT;
-			ret = nvmevf_stream_advance(p, n);
+		n = min(len, NVMEVF_BOUNCE_SIZE);
+		if (copy_from_user(bounce, buf, n)) {
+			done = done ?: -EFAULT;
+			break;
 		}
-		if (ret) {
-			if (!rejected)
-				dev_err(nvmevf_dev(migf->nvdev),
-					"migration stream rejected: %s\n",
-					p->status.msg);
-			return ret;
+		scoped_guard(mutex, &migf->lock) {
+			if (migf->disabled) {
+				done = done ?: -ENODEV;
+				goto out;
+			}
+			/* Log a rejection once, when it happens */
+			rejected = p->status.err;
+			ret = nvmevf_resume_feed(migf, bounce, n);
+			if (ret) {
+				if (!rejected)
+					dev_err(nvmevf_dev(migf->nvdev),
+						"migration stream rejected: %s\n",
+						p->status.msg);
+				done = ret;
+				goto out;
+			}
 		}
-		filp->f_pos += n;
 		buf += n;
 		len -= n;
 		done += n;
 	}
+out:
+	kfree(bounce);
 	return done;
 }
 
