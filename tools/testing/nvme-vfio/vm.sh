@@ -36,6 +36,9 @@
 set -euo pipefail
 
 here=$(dirname "$(realpath "$0")")
+# The checkout, shared again at its own path: it may lie under /tmp, which
+# the guest covers with a tmpfs.
+repo=$(realpath "$here/../../..")
 cache=${NVFIO_CACHE:-$HOME/.cache/nvme-vfio-pci}
 kernel=$cache/build/arch/x86/boot/bzImage
 modroot=
@@ -120,6 +123,7 @@ cmdline+=" init=$here/guest/init.sh panic=-1 intel_iommu=on"
 # arrives through the remapped IO-APIC, and the kernel then panics.
 cmdline+=" no_timer_check"
 cmdline+=" nvfio_out=$outdir nvfio_modroot=$modroot nvfio_tty=/dev/ttyS1"
+cmdline+=" nvfio_repo=$repo"
 
 # One NVMe subsystem: a PF with SR-IOV (4 VFs) and one namespace that every
 # controller shares. Each VF can be given up to 4 VQ resources (the admin
@@ -142,6 +146,8 @@ qemu=(
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
 	-fsdev "local,id=out,path=$outdir,security_model=none,multidevs=remap"
 	-device virtio-9p-pci,fsdev=out,mount_tag=nvfio_out
+	-fsdev "local,id=repo,path=$repo,security_model=none,readonly=on,multidevs=remap"
+	-device virtio-9p-pci,fsdev=repo,mount_tag=nvfio_repo
 	-device virtio-serial-pci
 	-chardev "socket,id=qmpmon,path=$run/qmp-guest.sock,server=on,wait=off"
 	-mon chardev=qmpmon,mode=control

@@ -12,6 +12,7 @@
 # vm.sh passes its parameters on the kernel command line, which the kernel
 # hands to init as environment variables:
 #   nvfio_out      host run directory, shared writable over 9p (tag nvfio_out)
+#   nvfio_repo     the checkout, shared read-only over 9p (tag nvfio_repo)
 #   nvfio_modroot  directory holding lib/modules/<release> (may be empty),
 #                  which modprobe is pointed at
 #   nvfio_tty      the port that carries the command's output
@@ -36,9 +37,13 @@ mount -t debugfs debugfs /sys/kernel/debug
 for d in /tmp /run /var/tmp /var/log /var/lib /var/cache; do
 	mountpoint -q "$d" || mount -t tmpfs tmpfs "$d"
 done
-# The run directory may lie under one of the tmpfs mounts above.
+# The run directory and the checkout may lie under the tmpfs mounts above.
 mkdir -p "$nvfio_out" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 nvfio_out "$nvfio_out"
+if [ -n "${nvfio_repo:-}" ]; then
+	mkdir -p "$nvfio_repo" 2>/dev/null
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro nvfio_repo "$nvfio_repo"
+fi
 
 tty=${nvfio_tty:-/dev/ttyS1}
 stty -F "$tty" -opost -echo 2>/dev/null
