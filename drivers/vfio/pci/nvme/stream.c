@@ -317,7 +317,7 @@ static int nvmevf_parse_hdr(struct nvmevf_stream_parser *p)
  * @info: what a PF offers
  * @ver: the version
  *
- * Return: the index of @ver in @info->versions, or -1 if it is not there.
+ * Return: the index of @ver in @info->versions, or -ENOENT.
  */
 int nvmevf_stream_find_version(const struct nvme_lm_info *info, u16 ver)
 {
@@ -326,7 +326,7 @@ int nvmevf_stream_find_version(const struct nvme_lm_info *info, u16 ver)
 	for (i = 0; i < min(info->nr_versions, NVME_LM_MAX_VERSIONS); i++)
 		if (info->versions[i] == ver)
 			return i;
-	return -1;
+	return -ENOENT;
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_find_version);
 
@@ -338,7 +338,7 @@ static int nvmevf_find_uuid(const struct nvme_lm_info *info,
 	for (i = 0; i < min(info->nr_uuids, NVME_LM_MAX_UUIDS); i++)
 		if (uuid_equal(&info->uuids[i], uuid))
 			return i;
-	return -1;
+	return -ENOENT;
 }
 
 static int nvmevf_parse_compat(struct nvmevf_stream_parser *p)
