@@ -181,7 +181,7 @@ tailpid=${!:-}
 watchdog=$!
 set +e
 timeout -k 15 "$limit" "${qemu[@]}" -pidfile "$run/qemu.pid" < /dev/null |
-	tr -d '\r' | tee "$outdir/output.log"
+	stdbuf -oL tr -d '\r' | tee "$outdir/output.log"
 qrc=${PIPESTATUS[0]}
 set -e
 kill "$watchdog" 2>/dev/null || true
