@@ -84,13 +84,9 @@ if [ -n "$modroot" ]; then
 	modroot=$(realpath "$modroot")
 fi
 
-# The guest tests run the VFIO selftests from the kernel's build directory:
-# bring them up to date there first (make does nothing when they are).
+# The build directory of a kernel built with O=: the guest tests run the
+# VFIO selftests that `make selftests` builds there.
 build=${kernel%/arch/x86/boot/bzImage}
-if [ "$build" != "$kernel" ] && [ -d "$build/source" ] && [ -w "$build" ]; then
-	"$here/selftests.sh" "$build" >&2 ||
-		echo "vm: warning: could not build the VFIO selftests in $build" >&2
-fi
 
 [ -n "$outdir" ] || outdir=$cache/vm-runs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$outdir"
