@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Talk to the test VM's own QEMU over QMP from inside the guest.
+"""Talk to a QEMU over QMP from inside the test VM.
 
-vm.sh connects a QMP monitor to the virtio serial port org.nvfio.qmp. The
-patched NVMe model exposes fault injection and command counters as QOM
-properties; the guest tests read and set them with this tool.
+vm.sh connects a QMP monitor of the VM's own QEMU to the virtio serial port
+org.nvfio.qmp. The patched NVMe model exposes fault injection and command
+counters as QOM properties; the guest tests read and set them with this
+tool. With NVFIO_QMP_PORT set to the path of a UNIX socket, it talks to a
+QEMU started inside the VM instead (guest/stock-qemu.py).
 
 usage: qmp.py qom-get PATH PROPERTY
        qmp.py qom-set PATH PROPERTY JSON_VALUE
@@ -17,16 +19,24 @@ QEMU answers with an error.
 
 import json
 import os
+import socket
+import stat
 import sys
 
 PORT = "/dev/virtio-ports/org.nvfio.qmp"
 
 
 class Qmp:
-    """A QMP session over a character device, one JSON object per line."""
+    """A QMP session over a character device or a UNIX socket, one JSON
+    object per line."""
 
     def __init__(self, path=PORT):
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(path)
+            self.fd = self.sock.fileno()
+        else:
+            self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
         self.buf = b""
         self.next_id = 0
         # The monitor stays connected across guest sessions: the greeting
