@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Live-migrate a nested guest that owns an NVMe VF with Debian's own QEMU,
+inside the test VM: QEMU's VFIO migration code is the client of
+nvme-vfio-pci, exactly as on a hypervisor.
+
+A guest starts on VF A (-device vfio-pci,enable-migration=on, iommufd
+backend); a second QEMU waits on VF B with -incoming; the guest migrates to
+it over a local UNIX socket, then back to a new QEMU on VF A, and so on.
+
+usage: stock-qemu.py [-r ROUNDS] [-g GUEST] [-k KERNEL] [-m MEM] VF_A VF_B
+  -r ROUNDS  round trips A -> B -> A (default 20)
+  -g GUEST   bios: no OS; SeaBIOS brings the VF's NVMe controller up (admin
+             queue and one I/O queue pair), finds nothing to boot and idles:
+             QEMU's VFIO code still drives every arc (default)
+             linux:INITRD: KERNEL with INITRD (nested-initramfs.sh), whose
+             init runs blkcheck on the VF's namespace; its console is
+             watched for I/O errors and for progress after each switch
+  -k KERNEL  the guest's kernel (default: $NVFIO_KERNEL)
+  -m MEM     guest memory (default 128M)
+
+Environment: STOCK_QEMU (default /usr/bin/qemu-system-x86_64, 10.0 or
+newer), NVFIO_OUT (where the consoles and QEMU logs are kept).
+
+Prints a line per migration with QEMU's figures from query-migrate and the
+PF's Migration Send/Receive commands it took (the patched model's counters,
+read over the VM's own QMP port), PASS:/FAIL: lines and a downtime summary.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from qmp import PORT, Qmp  # noqa: E402
+
+PF = "/machine/peripheral/nvme0"
+PROGRESS = re.compile(r"^blkcheck: \d+ blocks", re.M)
+TROUBLE = re.compile(r"blkcheck: ERROR.*|.*I/O error.*|.*nvme.*timeout.*|.*Call Trace.*")
+
+
+class Failure(Exception):
+    pass
+
+
+class Nested:
+    """One QEMU process running the guest, and its QMP monitor."""
+
+    def __init__(self, opts, name, vf, extra=()):
+        self.name = name
+        self.console = os.path.join(opts.logs, name + ".console")
+        sock = os.path.join(opts.sock, name + ".qmp")
+        cmd = [opts.qemu, "-name", name, "-machine", "q35", "-accel", "tcg",
+               "-m", opts.mem, "-nodefaults", "-no-user-config",
+               "-display", "none", "-no-reboot",
+               "-object", "iommufd,id=iommufd0",
+               "-device", "vfio-pci,host=%s,id=nvmevf,iommufd=iommufd0,"
+               "enable-migration=on,rombar=0" % vf,
+               *opts.guest_args,
+               "-chardev", "file,id=con,path=" + self.console,
+               "-serial", "chardev:con",
+               "-qmp", "unix:%s,server=on,wait=off" % sock, *extra]
+        self.log = open(os.path.join(opts.logs, name + ".log"), "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.qmp = Qmp(sock)
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise Failure("QEMU %s on %s did not start: %s" %
+                                  (name, vf, self.tail()))
+                time.sleep(0.1)
+
+    def tail(self):
+        with open(self.log.name) as f:
+            return " / ".join(f.read().strip().splitlines()[-3:])
+
+    def status(self):
+        return self.qmp.execute("query-status")["status"]
+
+    def quit(self):
+        try:
+            self.qmp.execute("quit")
+        except (EOFError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise Failure("QEMU %s did not quit" % self.name)
+        finally:
+            self.stop()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def progressed(self, seen, timeout):
+        """Wait for the guest to print more progress lines than @seen.
+        Returns the new count; fails on any error the guest prints."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(self.console, errors="replace") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                text = ""
+            bad = TROUBLE.search(text)
+            if bad:
+                raise Failure("the guest on %s reported: %s" % (self.name, bad.group(0).strip()))
+            n = len(PROGRESS.findall(text))
+            if n > seen:
+                return n
+            if self.proc.poll() is not None:
+                raise Failure("QEMU %s exited: %s" % (self.name, self.tail()))
+            if time.monotonic() > deadline:
+                raise Failure("the guest on %s made no progress within %d s" %
+                              (self.name, timeout))
+            time.sleep(0.5)
+
+
+class Counters:
+    """The patched NVMe model's Migration Send/Receive counters."""
+
+    def __init__(self):
+        try:
+            self.qmp = Qmp(PORT)
+            self.last = self.read()
+        except (OSError, RuntimeError):
+            self.qmp = None
+
+    def read(self):
+        return tuple(self.qmp.execute("qom-get", {"path": PF, "property": p})
+                     for p in ("lm-send-count", "lm-recv-count"))
+
+    def delta(self):
+        if not self.qmp:
+            return ""
+        now = self.read()
+        d = (now[0] - self.last[0], now[1] - self.last[1])
+        self.last = now
+        return "; PF commands: %d Migration Send, %d Migration Receive" % d
+
+
+def migrate(opts, src, dst, n, counters):
+    uri = "unix:%s/mig%d.sock" % (opts.sock, n)
+    dst.qmp.execute("migrate-incoming", {"uri": uri})
+    # No dirty page tracking by the device or by an emulated IOMMU: QEMU
+    # counts all guest memory as dirty on every pass, so the RAM copy
+    # converges only with a downtime limit that allows it.
+    src.qmp.execute("migrate-set-parameters", {"downtime-limit": 20000})
+    src.qmp.execute("migrate", {"uri": uri})
+    deadline = time.monotonic() + 600
+    while True:
+        r = src.qmp.execute("query-migrate")
+        if r["status"] in ("completed", "failed", "cancelled"):
+            break
+        if time.monotonic() > deadline:
+            raise Failure("migration %d (%s -> %s) did not finish" % (n, src.name, dst.name))
+        time.sleep(0.1)
+    if r["status"] != "completed":
+        raise Failure("migration %d (%s -> %s): %s: %s" %
+                      (n, src.name, dst.name, r["status"], r.get("error-desc", "")))
+    status = dst.status()
+    if status != "running":
+        raise Failure("migration %d: the guest on %s is %s" % (n, dst.name, status))
+    # The source's VF is reset when its QEMU closes it: count that too.
+    src.quit()
+    print("  migration %d: %s -> %s: total %d ms, downtime %d ms, setup %d ms, "
+          "device state %d bytes, RAM %d bytes%s" %
+          (n, src.name, dst.name, r["total-time"], r["downtime"], r["setup-time"],
+           r.get("vfio", {}).get("transferred", 0), r["ram"]["transferred"],
+           counters.delta()), flush=True)
+    return r["downtime"]
+
+
+def qemu_version(qemu):
+    try:
+        out = subprocess.run([qemu, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return None, ""
+    m = re.match(r"QEMU emulator version (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else None, out.splitlines()[0] if out else ""
+
+
+def main():
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("-r", dest="rounds", type=int, default=20)
+    ap.add_argument("-g", dest="guest", default="bios")
+    ap.add_argument("-k", dest="kernel", default=os.environ.get("NVFIO_KERNEL", ""))
+    ap.add_argument("-m", dest="mem", default="128M")
+    ap.add_argument("vfs", nargs=2)
+    opts = ap.parse_args()
+    opts.qemu = os.environ.get("STOCK_QEMU", "/usr/bin/qemu-system-x86_64")
+
+    version, banner = qemu_version(opts.qemu)
+    if not version or version < (10, 0):
+        print("FAIL: stock-qemu: %s is not QEMU 10.0 or newer (%s): make deps installs "
+              "Debian's bookworm-backports build" % (opts.qemu, banner or "not found"))
+        return 1
+    print("PASS: stock-qemu: %s" % banner)
+
+    opts.guest_args = []
+    if opts.guest.startswith("linux:"):
+        initrd = opts.guest[len("linux:"):]
+        if not os.path.isfile(initrd) or not os.path.isfile(opts.kernel):
+            print("FAIL: stock-qemu: no kernel (%s) or initramfs (%s)" % (opts.kernel, initrd))
+            return 1
+        opts.guest_args = ["-kernel", opts.kernel, "-initrd", initrd,
+                           "-append", "console=ttyS0 panic=-1 quiet"]
+    elif opts.guest != "bios":
+        ap.error("unknown guest " + opts.guest)
+    linux = bool(opts.guest_args)
+
+    opts.logs = os.path.join(os.environ.get("NVFIO_OUT", "/tmp"), "stock-qemu")
+    os.makedirs(opts.logs, exist_ok=True)
+    opts.sock = tempfile.mkdtemp(prefix="stock-qemu.", dir="/tmp")
+    print("  guest: %s, %s; QEMU logs and consoles in %s" % (opts.guest, opts.mem, opts.logs),
+          flush=True)
+
+    counters = Counters()
+    downtimes = []
+    cur = None
+    seen = 0
+    n = 0
+    try:
+        start = time.monotonic()
+        cur = Nested(opts, "q0", opts.vfs[0])
+        if linux:
+            seen = cur.progressed(0, 1200)
+            print("  guest up and writing after %.0f s" % (time.monotonic() - start), flush=True)
+        for rnd in range(1, opts.rounds + 1):
+            for side in (1, 0):
+                n += 1
+                nxt = Nested(opts, "q%d" % n, opts.vfs[side], ["-incoming", "defer"])
+                try:
+                    downtimes.append(migrate(opts, cur, nxt, n, counters))
+                except Failure:
+                    nxt.stop()
+                    raise
+                cur = nxt
+                if linux:
+                    seen = cur.progressed(seen, 300)
+            if linux:
+                with open(cur.console, errors="replace") as f:
+                    last = [line.strip() for line in f if PROGRESS.match(line)][-1]
+                print("  round trip %d: %s" % (rnd, last), flush=True)
+        print("PASS: stock-qemu: %d live migrations (%d round trips) between %s and %s completed"
+              % (n, opts.rounds, *opts.vfs))
+        if linux:
+            print("PASS: stock-qemu: the guest's I/O went on after every switch "
+                  "with no error and no bad block")
+        ok = True
+    except (Failure, RuntimeError, OSError, EOFError) as err:
+        print("FAIL: stock-qemu: %s" % err)
+        ok = False
+    finally:
+        if cur:
+            cur.stop()
+        shutil.rmtree(opts.sock, ignore_errors=True)
+    if downtimes:
+        d = sorted(downtimes)
+        print("  downtime (query-migrate): min %d ms, median %d ms, max %d ms over %d migrations"
+              % (d[0], d[(len(d) - 1) // 2], d[-1], len(d)))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# VM test: Debian's own QEMU, unpatched, live-migrates a minimal guest that
+# owns VF A to VF B and back, 20 times (guest/stock-qemu.py -g bios): QEMU's
+# VFIO migration code drives nvme-vfio-pci through PRE_COPY, STOP_COPY,
+# RESUMING and back to RUNNING on every switch. Then the uAPI selftest moves
+# a live I/O queue between the same two VFs, which shows that 40 migrations
+# left both controllers in working order.
+set -uo pipefail
+here=$(dirname "$(realpath "$0")")
+guest=$here/../guest
+st=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}/vfio_pci_nvme_migration_test
+
+out=$("$guest/provision.sh" -n 2 -d nvme-vfio-pci) || { echo "$out"; exit 1; }
+mapfile -t vfs < <(echo "$out" | sed -n 's/^VF \([^ ]*\) .*driver=nvme-vfio-pci.*/\1/p')
+[ ${#vfs[@]} = 2 ] || { echo "$out"; echo "FAIL: stock-qemu: the VFs are not bound to nvme-vfio-pci"; exit 1; }
+
+"$guest/stock-qemu.py" -r "${NVFIO_ROUNDS:-20}" -g bios "${vfs[@]}"
+
+if [ -x "$st" ]; then
+	"$guest/tap2result.sh" stock-qemu-after "$st" -t stop_copy "${vfs[0]}" "${vfs[1]}"
+else
+	echo "FAIL: stock-qemu: $st is not built"
+fi
