@@ -28,8 +28,8 @@ KMAKE := $(MAKE) -C $(TREE) O=$(BUILD) CC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=nvfio \
 	KBUILD_BUILD_HOST=nvfio -j$(JOBS)
 
-.PHONY: help deps tree print-tree config kernel selftests kunit lint patches \
-	qemu demo check clean-cache
+.PHONY: help deps tree print-tree config kernel nested selftests kunit lint \
+	patches qemu demo check clean-cache
 
 help:
 	@echo "Targets:"
@@ -40,6 +40,7 @@ help:
 	@echo "  kunit       run the KUnit suites in the test VM"
 	@echo "  lint        checkpatch, sparse, W=1, coccicheck, kernel-doc on our files"
 	@echo "  patches     emit the upstream series with a cover letter"
+	@echo "  nested      build the kernel and initramfs of the guest stock QEMU migrates in the VM"
 	@echo "  selftests   build the VFIO selftests, ours included"
 	@echo "  qemu        build the patched qemu-system-x86_64"
 	@echo "  demo        live-migrate an emulated NVMe VF, step by step"
@@ -67,6 +68,10 @@ kernel: config
 	+@$(KMAKE) -s modules_install INSTALL_MOD_PATH=$(MODROOT)
 	@echo "  KERNEL  $(BUILD)/arch/x86/boot/bzImage"
 
+# The guest that Debian's QEMU live-migrates inside the test VM.
+nested: tree
+	@$(HARNESS)/nested.sh $(TREE) $(BUILD)-nested
+
 selftests: kernel
 	@$(HARNESS)/selftests.sh $(BUILD)
 
@@ -82,11 +87,11 @@ lint: config
 patches: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
 	@$(HARNESS)/patches.sh $(BASE) $(CURDIR) $(CACHE)/patches
 
-demo: deps kernel qemu selftests
+demo: deps kernel qemu selftests nested
 	@$(HARNESS)/demo.sh $(BUILD) $(MODROOT) $(LOGS)
 
-check: deps kernel qemu
+check: deps kernel qemu nested
 	@$(HARNESS)/check.sh $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CURDIR)
 
 clean-cache:
-	rm -rf $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CACHE)/patches
+	rm -rf $(TREE) $(BUILD) $(BUILD)-nested $(MODROOT) $(LOGS) $(CACHE)/patches

@@ -8,16 +8,16 @@ A guest starts on VF A (-device vfio-pci,enable-migration=on, iommufd
 backend); a second QEMU waits on VF B with -incoming; the guest migrates to
 it over a local UNIX socket, then back to a new QEMU on VF A, and so on.
 
-usage: stock-qemu.py [-r ROUNDS] [-g GUEST] [-k KERNEL] [-m MEM] VF_A VF_B
+usage: stock-qemu.py [-r ROUNDS] [-k KERNEL] [-i INITRD] [-m MEM] VF_A VF_B
   -r ROUNDS  round trips A -> B -> A (default 20)
-  -g GUEST   bios: no OS; SeaBIOS brings the VF's NVMe controller up (admin
-             queue and one I/O queue pair), finds nothing to boot and idles:
-             QEMU's VFIO code still drives every arc (default)
-             linux:INITRD: KERNEL with INITRD (nested-initramfs.sh), whose
-             init runs blkcheck on the VF's namespace; its console is
-             watched for I/O errors and for progress after each switch
-  -k KERNEL  the guest's kernel (default: $NVFIO_KERNEL)
-  -m MEM     guest memory (default 128M)
+  -k KERNEL  the guest's kernel (default: the nested.sh build next to the
+             test kernel's, $NVFIO_BUILD-nested/arch/x86/boot/bzImage)
+  -i INITRD  its initramfs (default: $NVFIO_BUILD-nested/nested-initramfs.cpio.gz),
+             whose init runs blkcheck on the VF's namespace
+  -m MEM     guest memory (default 256M)
+
+The guest's console is watched for I/O errors, and for new progress of
+blkcheck after each switch.
 
 Environment: STOCK_QEMU (default /usr/bin/qemu-system-x86_64, 10.0 or
 newer), NVFIO_OUT (where the consoles and QEMU logs are kept).
@@ -195,11 +195,12 @@ def qemu_version(qemu):
 
 
 def main():
+    nested = os.environ.get("NVFIO_BUILD", "") + "-nested"
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("-r", dest="rounds", type=int, default=20)
-    ap.add_argument("-g", dest="guest", default="bios")
-    ap.add_argument("-k", dest="kernel", default=os.environ.get("NVFIO_KERNEL", ""))
-    ap.add_argument("-m", dest="mem", default="128M")
+    ap.add_argument("-k", dest="kernel", default=nested + "/arch/x86/boot/bzImage")
+    ap.add_argument("-i", dest="initrd", default=nested + "/nested-initramfs.cpio.gz")
+    ap.add_argument("-m", dest="mem", default="256M")
     ap.add_argument("vfs", nargs=2)
     opts = ap.parse_args()
     opts.qemu = os.environ.get("STOCK_QEMU", "/usr/bin/qemu-system-x86_64")
@@ -210,23 +211,19 @@ def main():
               "Debian's bookworm-backports build" % (opts.qemu, banner or "not found"))
         return 1
     print("PASS: stock-qemu: %s" % banner)
+    if not os.path.isfile(opts.initrd) or not os.path.isfile(opts.kernel):
+        print("FAIL: stock-qemu: no guest kernel (%s) or initramfs (%s): make nested"
+              % (opts.kernel, opts.initrd))
+        return 1
+    opts.guest_args = ["-kernel", opts.kernel, "-initrd", opts.initrd,
+                       "-append", "console=ttyS0 panic=-1 quiet"]
 
-    opts.guest_args = []
-    if opts.guest.startswith("linux:"):
-        initrd = opts.guest[len("linux:"):]
-        if not os.path.isfile(initrd) or not os.path.isfile(opts.kernel):
-            print("FAIL: stock-qemu: no kernel (%s) or initramfs (%s)" % (opts.kernel, initrd))
-            return 1
-        opts.guest_args = ["-kernel", opts.kernel, "-initrd", initrd,
-                           "-append", "console=ttyS0 panic=-1 quiet"]
-    elif opts.guest != "bios":
-        ap.error("unknown guest " + opts.guest)
-    linux = bool(opts.guest_args)
-
-    opts.logs = os.path.join(os.environ.get("NVFIO_OUT", "/tmp"), "stock-qemu")
-    os.makedirs(opts.logs, exist_ok=True)
-    opts.sock = tempfile.mkdtemp(prefix="stock-qemu.", dir="/tmp")
-    print("  guest: %s, %s; QEMU logs and consoles in %s" % (opts.guest, opts.mem, opts.logs),
+    # The consoles are read while QEMU writes them: keep them on the VM's
+    # own tmpfs (reads of a growing file over 9p can fail with ENODATA) and
+    # copy them to the run directory at the end.
+    keep = os.path.join(os.environ.get("NVFIO_OUT", "/tmp"), "stock-qemu")
+    opts.sock = opts.logs = tempfile.mkdtemp(prefix="stock-qemu.", dir="/tmp")
+    print("  guest: %s, %s; QEMU logs and consoles in %s" % (opts.kernel, opts.mem, keep),
           flush=True)
 
     counters = Counters()
@@ -237,9 +234,8 @@ def main():
     try:
         start = time.monotonic()
         cur = Nested(opts, "q0", opts.vfs[0])
-        if linux:
-            seen = cur.progressed(0, 1200)
-            print("  guest up and writing after %.0f s" % (time.monotonic() - start), flush=True)
+        seen = cur.progressed(0, 1200)
+        print("  guest up and writing after %.0f s" % (time.monotonic() - start), flush=True)
         for rnd in range(1, opts.rounds + 1):
             for side in (1, 0):
                 n += 1
@@ -250,17 +246,14 @@ def main():
                     nxt.stop()
                     raise
                 cur = nxt
-                if linux:
-                    seen = cur.progressed(seen, 300)
-            if linux:
-                with open(cur.console, errors="replace") as f:
-                    last = [line.strip() for line in f if PROGRESS.match(line)][-1]
-                print("  round trip %d: %s" % (rnd, last), flush=True)
+                seen = cur.progressed(seen, 300)
+            with open(cur.console, errors="replace") as f:
+                last = [line.strip() for line in f if PROGRESS.match(line)][-1]
+            print("  round trip %d: %s" % (rnd, last), flush=True)
         print("PASS: stock-qemu: %d live migrations (%d round trips) between %s and %s completed"
               % (n, opts.rounds, *opts.vfs))
-        if linux:
-            print("PASS: stock-qemu: the guest's I/O went on after every switch "
-                  "with no error and no bad block")
+        print("PASS: stock-qemu: the guest's I/O went on after every switch "
+              "with no error and no bad block")
         ok = True
     except (Failure, RuntimeError, OSError, EOFError) as err:
         print("FAIL: stock-qemu: %s" % err)
@@ -268,6 +261,8 @@ def main():
     finally:
         if cur:
             cur.stop()
+        shutil.copytree(opts.logs, keep, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.qmp", "*.sock"))
         shutil.rmtree(opts.sock, ignore_errors=True)
     if downtimes:
         d = sorted(downtimes)
