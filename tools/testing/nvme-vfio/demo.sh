@@ -8,10 +8,10 @@ set -uo pipefail
 build=$1 modroot=$2 logs=$3
 here=$(dirname "$(realpath "$0")")
 
-echo "Booting the test kernel under QEMU (TCG): this takes a minute or two."
+echo "Booting the test kernel under QEMU (TCG); the demo takes five to ten minutes."
 NVFIO_BOOT_LIMIT=${NVFIO_BOOT_LIMIT:-400} \
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$logs/demo" \
-	-t 1200 -- "$here/guest/demo.sh"
+	-t 2400 -- "$here/guest/demo.sh"
 rc=$?
 [ "$rc" = 0 ] || echo "demo: failed (exit $rc); console and kernel log in $logs/demo"
 exit "$rc"
