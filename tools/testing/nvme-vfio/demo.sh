@@ -8,7 +8,7 @@ set -uo pipefail
 build=$1 modroot=$2 logs=$3
 here=$(dirname "$(realpath "$0")")
 
-echo "Booting the test kernel under QEMU (TCG); the demo takes five to ten minutes."
+echo "Booting the test kernel under QEMU (TCG); the demo takes about five minutes."
 NVFIO_BOOT_LIMIT=${NVFIO_BOOT_LIMIT:-400} \
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$logs/demo" \
 	-t 2400 -- "$here/guest/demo.sh"
