@@ -22,12 +22,6 @@ static const uuid_t nvmevf_test_uuid_b =
 	UUID_INIT(0x0d1c2b3a, 0x4958, 0x4677, 0x86, 0x95, 0xa4, 0xb3, 0xc2,
 		  0xd1, 0xe0, 0xf1);
 
-/* Offsets into a test stream */
-#define COMPAT_REC	0
-#define COMPAT		(COMPAT_REC + sizeof(struct nvmevf_rec_hdr))
-#define STATE_REC	sizeof(struct nvmevf_compat_rec)
-#define STATE		(STATE_REC + sizeof(struct nvmevf_rec_hdr))
-
 /**
  * nvmevf_test_info() - What a test PF offers
  * @info: filled in

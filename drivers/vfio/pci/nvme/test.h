@@ -10,6 +10,12 @@
 
 #include "stream.h"
 
+/* Offsets into a test stream */
+#define COMPAT_REC	0
+#define COMPAT		(COMPAT_REC + sizeof(struct nvmevf_rec_hdr))
+#define STATE_REC	sizeof(struct nvmevf_compat_rec)
+#define STATE		(STATE_REC + sizeof(struct nvmevf_rec_hdr))
+
 u8 *nvmevf_test_state(struct kunit *test, u16 niosq, u16 niocq,
 		      size_t vendor_len, size_t *len);
 u8 *nvmevf_test_stream(struct kunit *test, const struct nvme_lm_info *info,
