@@ -3,7 +3,8 @@
 #
 # Run our KUnit suites inside the test VM (they are modules of the test
 # kernel) and parse the KTAP output with the kernel's kunit.py. Prints each
-# suite's result and, last, "KUNIT <passed> <failed>".
+# suite's result, the STAT lines of the cases and, last,
+# "KUNIT <passed> <failed>".
 # usage: kunit.sh TREE BUILD MODROOT LOGDIR
 set -uo pipefail
 tree=$1 build=$2 modroot=$3 logs=$4
@@ -20,6 +21,8 @@ python3 "$tree/tools/testing/kunit/kunit.py" parse --json="$out/results.json" \
 # Each suite's result, every case that did not pass, and the total.
 grep -E '=+ \[[A-Z]+\] .* =+$|\[(FAILED|CRASHED)\]|Testing complete' \
 	"$out/parsed.log" | sed 's/^\[[0-9:]*\] //'
+# The figures the cases print ("# <case>: STAT: <label>: <n>"), as STAT lines
+sed -n 's/^ *# [^ ]*: \(STAT: .*\)$/\1/p' "$out/ktap.log" | awk '!seen[$0]++'
 
 python3 - "$out/results.json" "$vm_rc" <<'PY'
 import json, sys
