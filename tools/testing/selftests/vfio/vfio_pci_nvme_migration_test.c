@@ -9,16 +9,22 @@
  * submitting on the same queues through B from where A stopped. Every
  * completion and every block read back is checked.
  *
- * usage: vfio_pci_nvme_migration_test [harness options] BDF_A BDF_B
- * Both VFs must be bound to nvme-vfio-pci, migration capable, with secondary
- * controllers online and at least two VQ resources each.
+ * usage: vfio_pci_nvme_migration_test [harness options] BDF_A BDF_B [BDF_C [BDF_D]]
+ * The VFs must be bound to nvme-vfio-pci, migration capable, with secondary
+ * controllers online and at least two VQ resources each. The tests that need
+ * more than two VFs (resume_fuzz runs faster with them, isolation needs a
+ * third) take them from BDF_C and BDF_D.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <linux/bits.h>
 #include <linux/io.h>
@@ -30,6 +36,7 @@
 #include "kselftest_harness.h"
 
 static char **device_bdfs;
+static int nr_bdfs;
 
 #define NVME_REG_CAP		0x0000
 #define NVME_REG_VS		0x0008
@@ -52,6 +59,9 @@ static char **device_bdfs;
 #define NVME_ADM_CREATE_CQ	0x05
 #define NVME_ADM_IDENTIFY	0x06
 #define NVME_ADM_SET_FEATURES	0x09
+#define NVME_ADM_VIRT_MGMT	0x1c
+#define NVME_ADM_MIG_SEND	0x41
+#define NVME_ADM_MIG_RECV	0x42
 #define NVME_CMD_WRITE		0x01
 #define NVME_CMD_READ		0x02
 
@@ -378,16 +388,16 @@ static int nvme_io_range(struct nvme_drv *d, int first, int last, bool write,
 	return 0;
 }
 
-/* Read back blocks [0, @last) and compare them with what was written. */
-static int nvme_verify(struct nvme_drv *d, int last)
+/* Read back blocks [@first, @last) and compare them with what was written. */
+static int nvme_verify_range(struct nvme_drv *d, int first, int last)
 {
 	int b, i, ret;
 	u64 *page;
 
-	ret = nvme_io_range(d, 0, last, false, QDEPTH / 2);
+	ret = nvme_io_range(d, first, last, false, QDEPTH / 2);
 	if (ret)
 		return ret;
-	for (b = 0; b < last; b++) {
+	for (b = first; b < last; b++) {
 		page = mem_page(d, MEM_READ + b);
 		for (i = 0; i < PAGE / 8; i++) {
 			if (page[i] != pattern(d, b, i)) {
@@ -399,6 +409,11 @@ static int nvme_verify(struct nvme_drv *d, int last)
 		}
 	}
 	return 0;
+}
+
+static int nvme_verify(struct nvme_drv *d, int last)
+{
+	return nvme_verify_range(d, 0, last);
 }
 
 /* --- The VFIO migration uAPI --- */
@@ -437,19 +452,28 @@ static int feature(struct vfio_pci_device *dev, u32 flags, void *data,
 
 /*
  * Move @dev to @state; returns the new data fd (or -1 if the arc opens none)
- * in @data_fd and 0, or -errno. Narrates the arc and its duration.
+ * in @data_fd and 0, or -errno.
  */
-static int mig_set(struct vfio_pci_device *dev, u32 state, int *data_fd)
+static int mig_set_quiet(struct vfio_pci_device *dev, u32 state, int *data_fd)
 {
 	struct vfio_device_feature_mig_state ms = { .device_state = state };
-	u64 t = now_ns();
 	int ret;
 
 	ret = feature(dev, VFIO_DEVICE_FEATURE_SET |
 		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
-	t = now_ns() - t;
 	if (data_fd)
 		*data_fd = ret ? -1 : ms.data_fd;
+	return ret;
+}
+
+/* mig_set_quiet(), narrating the arc and its duration */
+static int mig_set(struct vfio_pci_device *dev, u32 state, int *data_fd)
+{
+	u64 t = now_ns();
+	int ret;
+
+	ret = mig_set_quiet(dev, state, data_fd);
+	t = now_ns() - t;
 	ksft_print_msg("%s: -> %-12s %8.3f ms%s%s\n", dev->bdf, state_name(state),
 		       t / 1e6, ret ? " failed: " : "", ret ? strerror(-ret) : "");
 	return ret;
@@ -659,14 +683,46 @@ static int decode_stream(const u8 *s, size_t len, struct io_state *st)
 
 /* --- Fixture: two VFs in one IOAS, the driver running on A --- */
 
+/* VFs after A and B that some tests use: bystanders, fuzzing targets */
+#define MAX_MORE	2
+
 FIXTURE(nvme_migration) {
 	struct iommu *iommu;
 	struct iova_allocator *iovas;
 	struct vfio_pci_device *a;
 	struct vfio_pci_device *b;
+	struct vfio_pci_device *more[MAX_MORE];
+	int nmore;
 	struct nvme_drv drv;
+	/* A second driver, on a bystander VF */
+	struct nvme_drv drv2;
 	u64 flags;
 };
+
+/* Give @d its own DMA memory and run it on @dev; 0 or an error */
+static int drv_start(struct _test_data_nvme_migration *self,
+		     struct nvme_drv *d, struct vfio_pci_device *dev)
+{
+	/* The IOVA allocator hands out power-of-2 sizes. */
+	static_assert(MEM_PAGES * PAGE <= SZ_1M);
+	d->mem.size = SZ_1M;
+	d->mem.vaddr = mmap(NULL, d->mem.size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (d->mem.vaddr == MAP_FAILED)
+		return -ENOMEM;
+	d->mem.iova = iova_allocator_alloc(self->iovas, d->mem.size);
+	iommu_map(self->iommu, &d->mem);
+	d->seed = (u32)now_ns() ^ (u32)(uintptr_t)d;
+	return nvme_enable(d, dev);
+}
+
+static void drv_stop(struct _test_data_nvme_migration *self, struct nvme_drv *d)
+{
+	if (d->mem.vaddr && d->mem.vaddr != MAP_FAILED) {
+		iommu_unmap(self->iommu, &d->mem);
+		munmap(d->mem.vaddr, d->mem.size);
+	}
+}
 
 FIXTURE_SETUP(nvme_migration)
 {
@@ -677,20 +733,15 @@ FIXTURE_SETUP(nvme_migration)
 	self->iovas = iova_allocator_init(self->iommu);
 	self->a = vfio_pci_device_init(device_bdfs[0], self->iommu);
 	self->b = vfio_pci_device_init(device_bdfs[1], self->iommu);
-
-	/* The IOVA allocator hands out power-of-2 sizes. */
-	static_assert(MEM_PAGES * PAGE <= SZ_1M);
-	d->mem.size = SZ_1M;
-	d->mem.vaddr = mmap(NULL, d->mem.size, PROT_READ | PROT_WRITE,
-			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, d->mem.vaddr);
-	d->mem.iova = iova_allocator_alloc(self->iovas, d->mem.size);
-	iommu_map(self->iommu, &d->mem);
-	d->seed = (u32)now_ns();
+	while (self->nmore < MAX_MORE && self->nmore + 2 < nr_bdfs) {
+		self->more[self->nmore] =
+			vfio_pci_device_init(device_bdfs[self->nmore + 2], self->iommu);
+		self->nmore++;
+	}
 
 	self->flags = mig_flags(self->a) & mig_flags(self->b);
 
-	ret = nvme_enable(d, self->a);
+	ret = drv_start(self, d, self->a);
 	ASSERT_EQ(0, ret) TH_LOG("enabling the controller of %s: %d", self->a->bdf, ret);
 	ksft_print_msg("%s: controller enabled: admin and I/O queue 1, %d entries, LBA %u bytes\n",
 		       self->a->bdf, QDEPTH, 1u << d->lba_shift);
@@ -698,15 +749,15 @@ FIXTURE_SETUP(nvme_migration)
 
 FIXTURE_TEARDOWN(nvme_migration)
 {
-	struct nvme_drv *d = &self->drv;
+	int i;
 
 	/* Closing the devices resets them: no DMA reaches the memory after. */
+	for (i = self->nmore - 1; i >= 0; i--)
+		vfio_pci_device_cleanup(self->more[i]);
 	vfio_pci_device_cleanup(self->b);
 	vfio_pci_device_cleanup(self->a);
-	if (d->mem.vaddr && d->mem.vaddr != MAP_FAILED) {
-		iommu_unmap(self->iommu, &d->mem);
-		munmap(d->mem.vaddr, d->mem.size);
-	}
+	drv_stop(self, &self->drv2);
+	drv_stop(self, &self->drv);
 	iova_allocator_cleanup(self->iovas);
 	iommu_cleanup(self->iommu);
 }
@@ -783,18 +834,17 @@ static void run_on_a(struct __test_metadata *_metadata,
 		       self->a->bdf, n - 1, inflight, d->io.sq_tail, d->io.cq_head);
 }
 
-TEST_F(nvme_migration, stop_copy)
+/* Migrate A, with @inflight commands after block @n, to B through STOP_COPY */
+static void stop_copy_a_to_b(struct __test_metadata *_metadata,
+			     struct _test_data_nvme_migration *self, int n,
+			     int inflight)
 {
 	struct nvme_drv *d = &self->drv;
-	const int n = 40, inflight = 3;
 	struct io_state st;
 	u64 size, t;
 	ssize_t len;
 	u8 *stream;
 	int fd;
-
-	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
-		SKIP(return, "the VFs cannot migrate");
 
 	run_on_a(_metadata, self, n, inflight);
 
@@ -828,6 +878,14 @@ TEST_F(nvme_migration, stop_copy)
 
 	resume_on_b(_metadata, self, stream, len, n + inflight, inflight);
 	free(stream);
+}
+
+TEST_F(nvme_migration, stop_copy)
+{
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+
+	stop_copy_a_to_b(_metadata, self, 40, 3);
 }
 
 TEST_F(nvme_migration, pre_copy)
@@ -989,14 +1047,584 @@ TEST_F(nvme_migration, fd_misuse)
 	free(stream);
 }
 
+/* --- Malformed streams through a resume fd --- */
+
+/* CRC32C as the stream uses it: reflected, no inversion of its own */
+static u32 crc32c(u32 crc, const u8 *p, size_t n)
+{
+	int k;
+
+	while (n--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78 & -(crc & 1));
+	}
+	return crc;
+}
+
+/* Recompute the CRC of the @len-byte record at @rec */
+static void set_crc(u8 *rec, size_t len)
+{
+	u32 crc = ~crc32c(~0u, rec, len - REC_TAIL);
+
+	memcpy(rec + len - REC_TAIL, &crc, sizeof(crc));
+}
+
+static void put_le(u8 *p, int bytes, u64 v)
+{
+	while (bytes--) {
+		*p++ = v;
+		v >>= 8;
+	}
+}
+
+/* splitmix64 */
+static u64 rnd(u64 *s)
+{
+	u64 z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static size_t below(u64 *s, size_t n)
+{
+	return n ? rnd(s) % n : 0;
+}
+
+#define COMPAT_LEN	64			/* the compatibility record */
+#define CS		(COMPAT_LEN + REC_HDR)	/* the Controller State */
+
+/*
+ * Fields of a valid stream that make it invalid when one of them alone
+ * changes (offset, size): the record headers, the compatibility
+ * description but its state size, the Controller State section sizes and
+ * the version of the NVMe-defined state.
+ */
+static const struct { size_t off, size; } pinned[] = {
+	{ 0, 4 }, { 4, 2 }, { 6, 2 }, { 8, 4 }, { 12, 4 }, { 16, 8 },
+	{ COMPAT_LEN, 4 }, { COMPAT_LEN + 4, 2 }, { COMPAT_LEN + 6, 2 },
+	{ COMPAT_LEN + 8, 4 }, { COMPAT_LEN + 12, 4 }, { COMPAT_LEN + 16, 8 },
+	{ REC_HDR, 2 }, { REC_HDR + 2, 1 }, { REC_HDR + 3, 5 },
+	{ REC_HDR + 16, 16 }, { CS + 16, 16 }, { CS + 32, 16 }, { CS + 48, 2 },
+};
+
+struct fuzz_buf {
+	u8 *p;
+	size_t len;
+	size_t cap;
+	size_t limit;	/* max_state_size of the driver */
+};
+
+static void buf_insert(struct fuzz_buf *b, size_t at, const u8 *src, size_t n)
+{
+	if (b->cap - b->len < n)
+		return;
+	memmove(b->p + at + n, b->p + at, b->len - at);
+	memcpy(b->p + at, src, n);
+	b->len += n;
+}
+
+static void buf_delete(struct fuzz_buf *b, size_t at, size_t n)
+{
+	memmove(b->p + at, b->p + at + n, b->len - at - n);
+	b->len -= n;
+}
+
+/*
+ * One mutation that leaves no valid stream: a pinned field changed with the
+ * CRC made to match, bits flipped, bytes changed, inserted, deleted or
+ * moved, the stream cut or extended, a record length set to 0, all ones, an
+ * overflowing value, the limit or just past it, the records swapped or the
+ * first one doubled.
+ */
+static void mutate(u64 *s, struct fuzz_buf *b, const u8 *orig, size_t orig_len)
+{
+	/* A CRC made to match must not make an earlier change valid */
+	bool pristine = b->len == orig_len && !memcmp(b->p, orig, orig_len);
+	const u64 lengths[] = {
+		0, ~0ull, 1ull << 63, ~0ull - REC_HDR - REC_TAIL + 1,
+		b->limit + REC_HDR + REC_TAIL, b->limit + REC_HDR + REC_TAIL + 1,
+		rnd(s) & 0xffffffff,
+	};
+	size_t at = below(s, b->len), n, i;
+	u8 tmp[COMPAT_LEN];
+
+	switch (b->len ? below(s, 11) : 4) {
+	case 0:	/* a pinned field, with the CRCs made to match */
+		if (!pristine)
+			break;
+		i = below(s, ARRAY_SIZE(pinned));
+		b->p[pinned[i].off + below(s, pinned[i].size)] ^= 1 + below(s, 255);
+		set_crc(b->p, COMPAT_LEN);
+		set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+		break;
+	case 1:
+		for (i = 1 + below(s, 8); i; i--)
+			b->p[below(s, b->len)] ^= 1 << below(s, 8);
+		break;
+	case 2:
+		for (i = 1 + below(s, 4); i; i--)
+			b->p[below(s, b->len)] = rnd(s);
+		break;
+	case 3:
+		b->len = at;
+		break;
+	case 4:	/* extended, or bytes inserted */
+		n = 1 + below(s, sizeof(tmp));
+		for (i = 0; i < n; i++)
+			tmp[i] = rnd(s);
+		buf_insert(b, below(s, 2) ? b->len : at, tmp, n);
+		break;
+	case 5:
+		buf_delete(b, at, 1 + below(s, b->len - at < 16 ? b->len - at : 16));
+		break;
+	case 6:	/* a record length, the CRC left alone */
+		at = below(s, 2) ? 16 : COMPAT_LEN + 16;
+		if (b->len >= at + 8)
+			put_le(b->p + at, 8, lengths[below(s, ARRAY_SIZE(lengths))]);
+		break;
+	case 7:	/* the records swapped */
+		if (b->len > COMPAT_LEN) {
+			memcpy(tmp, b->p, COMPAT_LEN);
+			buf_delete(b, 0, COMPAT_LEN);
+			buf_insert(b, b->len, tmp, COMPAT_LEN);
+		}
+		break;
+	case 8:	/* the compatibility record twice */
+		if (b->len >= COMPAT_LEN) {
+			memcpy(tmp, b->p, COMPAT_LEN);
+			buf_insert(b, 0, tmp, COMPAT_LEN);
+		}
+		break;
+	case 9:	/* the state not suspended, or more queues than it holds */
+		if (!pristine)
+			break;
+		if (below(s, 2))
+			b->p[CS + 2] &= ~1;
+		else
+			put_le(b->p + CS + 50, 2, 0xffff);
+		set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+		break;
+	default: /* a run of bytes moved */
+		n = 1 + below(s, b->len - at < sizeof(tmp) ? b->len - at : sizeof(tmp));
+		memcpy(tmp, b->p + at, n);
+		buf_delete(b, at, n);
+		buf_insert(b, below(s, b->len + 1), tmp, n);
+		break;
+	}
+}
+
+/* Write @len bytes in random pieces; 0 or the -errno of the first failure */
+static int write_pieces(u64 *s, int fd, const u8 *p, size_t len)
+{
+	size_t n;
+	ssize_t w;
+
+	while (len) {
+		n = below(s, 3) ? 1 + below(s, len) : len;
+		w = write(fd, p, n);
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= w;
+	}
+	return 0;
+}
+
+struct fuzz_stats {
+	u32 tried;
+	u32 write_rejected;
+	u32 stop_rejected;
+	u32 accepted;
+	u32 left_resuming;
+	u32 left_error;
+	u32 bad;
+};
+
+/* The driver's limit on a controller state, its default if unreadable */
+static size_t driver_max_state(void)
+{
+	FILE *f = fopen("/sys/module/nvme_vfio_pci/parameters/max_state_size",
+			"r");
+	unsigned long v = SZ_16M;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = SZ_16M;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Write malformed streams number @first, @first + @step, ... below @count,
+ * each a mutation of @orig, to resume fds of @dev; each must be refused by
+ * a write or by RESUMING -> STOP, leave the device in RESUMING (or ERROR),
+ * and a reset must bring it back to RUNNING.
+ */
+static void fuzz_worker(struct vfio_pci_device *dev, const u8 *orig, size_t len,
+			u64 seed, u32 first, u32 step, u32 count,
+			struct fuzz_stats *st)
+{
+	struct fuzz_buf b = { .cap = 2 * len + 256, .limit = driver_max_state() };
+	int werr, serr, fd;
+	u64 s, t = now_ns();
+	u32 i, state;
+
+	b.p = malloc(b.cap);
+	if (!b.p) {
+		st->bad++;
+		return;
+	}
+	for (i = first; i < count && st->bad < 5; i += step) {
+		s = seed + i;
+		do {
+			memcpy(b.p, orig, len);
+			b.len = len;
+			mutate(&s, &b, orig, len);
+			while (below(&s, 3) == 0)
+				mutate(&s, &b, orig, len);
+		} while (b.len == len && !memcmp(b.p, orig, len));
+
+		if (mig_set_quiet(dev, VFIO_DEVICE_STATE_RESUMING, &fd)) {
+			ksft_print_msg("%s: stream %u: cannot enter RESUMING: %s\n",
+				       dev->bdf, i, strerror(errno));
+			st->bad++;
+			break;
+		}
+		st->tried++;
+		werr = write_pieces(&s, fd, b.p, b.len);
+		serr = mig_set_quiet(dev, VFIO_DEVICE_STATE_STOP, NULL);
+		if (!werr && !serr) {
+			ksft_print_msg("%s: stream %u (%zu bytes, seed %#llx) was accepted\n",
+				       dev->bdf, i, b.len, (unsigned long long)seed);
+			st->accepted++;
+		} else if (werr) {
+			st->write_rejected++;
+		} else {
+			st->stop_rejected++;
+		}
+		if ((werr && werr != -EINVAL) || serr != -EINVAL) {
+			ksft_print_msg("%s: stream %u: write %s, RESUMING -> STOP %s\n",
+				       dev->bdf, i, strerror(-werr), strerror(-serr));
+			st->bad++;
+		}
+		if (mig_get(dev, &state))
+			st->bad++;
+		else if (state == VFIO_DEVICE_STATE_RESUMING)
+			st->left_resuming++;
+		else if (state == VFIO_DEVICE_STATE_ERROR)
+			st->left_error++;
+		else
+			st->bad++;
+		close(fd);
+		if (__vfio_pci_device_reset(dev) || mig_get(dev, &state) ||
+		    state != VFIO_DEVICE_STATE_RUNNING) {
+			ksft_print_msg("%s: stream %u: %s\n", dev->bdf, i,
+				       "a reset does not bring the device back to RUNNING");
+			st->bad++;
+		}
+		if (st->tried % 1000 == 0)
+			ksft_print_msg("%s: %u streams refused in %.1f s\n", dev->bdf,
+				       st->tried, (now_ns() - t) / 1e9);
+	}
+	free(b.p);
+}
+
+static u64 env_u64(const char *name, u64 def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+/*
+ * Malformed streams (NVME_FUZZ_STREAMS, default 10000, from the seed
+ * NVME_FUZZ_SEED), mutations of a real stream that A saves, written to the
+ * resume fds of A, B and the further VFs, one process per VF; then A
+ * migrates to B for real.
+ */
+TEST_F_TIMEOUT(nvme_migration, resume_fuzz, 3600)
+{
+	u32 count = env_u64("NVME_FUZZ_STREAMS", 10000), w, nw;
+	u64 seed = env_u64("NVME_FUZZ_SEED", 0x6e766d6566757a7a), t;
+	struct vfio_pci_device *targets[2 + MAX_MORE];
+	struct fuzz_stats *st, sum = {};
+	int fd, status;
+	ssize_t len;
+	u8 *stream;
+	pid_t pid;
+
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+
+	/* A real stream: A's live queue, saved, and A running again */
+	run_on_a(_metadata, self, 8, 0);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	len = read_all(fd, &stream);
+	ASSERT_GT(len, CS + 56);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, close(fd));
+
+	/* A too: its controller starts afresh for the migration at the end */
+	targets[0] = self->a;
+	targets[1] = self->b;
+	for (nw = 2; nw < 2 + (u32)self->nmore; nw++)
+		targets[nw] = self->more[nw - 2];
+	st = mmap(NULL, nw * sizeof(*st), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, st);
+	memset(st, 0, nw * sizeof(*st));
+
+	ksft_print_msg("%u malformed streams from a %zd-byte stream of %s, seed %#llx, on %u VFs\n",
+		       count, len, self->a->bdf, (unsigned long long)seed, nw);
+	t = now_ns();
+	fflush(stdout);
+	for (w = 0; w < nw; w++) {
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			fuzz_worker(targets[w], stream, len, seed, w, nw, count, &st[w]);
+			fflush(stdout);
+			_exit(0);
+		}
+	}
+	for (w = 0; w < nw; w++) {
+		ASSERT_GT(wait(&status), 0);
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	for (w = 0; w < nw; w++) {
+		sum.tried += st[w].tried;
+		sum.write_rejected += st[w].write_rejected;
+		sum.stop_rejected += st[w].stop_rejected;
+		sum.accepted += st[w].accepted;
+		sum.left_resuming += st[w].left_resuming;
+		sum.left_error += st[w].left_error;
+		sum.bad += st[w].bad;
+	}
+	munmap(st, nw * sizeof(*st));
+	free(stream);
+	ksft_print_msg("%u streams in %.1f s\n", sum.tried, (now_ns() - t) / 1e9);
+	ksft_print_msg("STAT: malformed streams written to a resume fd: %u\n", sum.tried);
+	ksft_print_msg("STAT: malformed streams refused by a write: %u\n",
+		       sum.write_rejected);
+	ksft_print_msg("STAT: malformed streams refused when RESUMING ended: %u\n",
+		       sum.stop_rejected);
+	ksft_print_msg("STAT: malformed streams accepted: %u\n", sum.accepted);
+	ksft_print_msg("devices left in RESUMING: %u, in ERROR: %u\n",
+		       sum.left_resuming, sum.left_error);
+	ASSERT_EQ(count, sum.tried);
+	ASSERT_EQ(0, sum.accepted);
+	ASSERT_EQ(0, sum.bad);
+	ASSERT_EQ(count, sum.write_rejected + sum.stop_rejected);
+
+	/* A and B, after all these streams, still migrate */
+	ASSERT_EQ(0, nvme_enable(&self->drv, self->a));
+	stop_copy_a_to_b(_metadata, self, 40, 3);
+}
+
+/* --- Isolation: what the owner of one VF can do to other controllers --- */
+
+/* Blocks of the shared namespace each driver writes: A the low half */
+#define A_BLOCKS	(NBLOCKS / 2)
+
+/* Write blocks [@first, @last) on @d's I/O queue, @d running on a bystander */
+static int bystander_io(struct nvme_drv *d, int first, int last)
+{
+	return nvme_io_range(d, A_BLOCKS + first, A_BLOCKS + last, true, 7);
+}
+
+/*
+ * On its own admin queue, A's owner sends the commands that suspend, read,
+ * load, resume, take offline or give resources to a secondary controller,
+ * naming every controller ID: each fails, as a secondary controller must
+ * fail the primary controller's commands, and reads nothing. B, with a
+ * driver of its own, goes on doing I/O.
+ */
+TEST_F(nvme_migration, isolation_admin)
+{
+	static const struct {
+		u8 opcode;
+		u32 cdw10;
+		u32 cdw11;
+		bool id_in_cdw10;
+		const char *name;
+	} cmds[] = {
+		{ NVME_ADM_MIG_SEND, 0, 1 << 16, false, "Migration Send (Suspend)" },
+		{ NVME_ADM_MIG_SEND, 1, 0, false, "Migration Send (Resume)" },
+		{ NVME_ADM_MIG_SEND, 2 | 3 << 16, 1 << 16, false,
+		  "Migration Send (Set Controller State)" },
+		{ NVME_ADM_MIG_RECV, 0, 0, false, "Migration Receive (Get Controller State)" },
+		{ NVME_ADM_VIRT_MGMT, 7, 0, true, "Virtualization Management (Secondary Offline)" },
+		{ NVME_ADM_VIRT_MGMT, 8, 1, true, "Virtualization Management (Secondary Assign)" },
+	};
+	struct nvme_drv *d = &self->drv, *db = &self->drv2;
+	u8 *buf = mem_page(d, MEM_ID);
+	unsigned int i, id, j;
+	struct nvme_sqe sqe;
+	int ret, status = 0;
+
+	ASSERT_EQ(0, drv_start(self, db, self->b));
+	ASSERT_EQ(0, bystander_io(db, 0, 16));
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		for (id = 0; id < 32; id++) {
+			memset(buf, 0xa5, PAGE);
+			memset(&sqe, 0, sizeof(sqe));
+			sqe.opcode = cmds[i].opcode;
+			sqe.prp1 = mem_iova(d, MEM_ID);
+			sqe.cdw10 = cmds[i].cdw10 | (cmds[i].id_in_cdw10 ? id << 16 : 0);
+			sqe.cdw11 = cmds[i].cdw11 | (cmds[i].id_in_cdw10 ? 0 : id);
+			sqe.cdw15 = PAGE / 4 - 1;
+			ret = nvme_sync(d, &d->admin, &sqe);
+			ASSERT_GT(ret, 0)
+				TH_LOG("%s for controller %u: %d", cmds[i].name, id, ret);
+			if (!id)
+				status = ret;
+			/* Nothing was read from another controller */
+			for (j = 0; j < PAGE && buf[j] == 0xa5; j++)
+				;
+			ASSERT_EQ(PAGE, j);
+		}
+		ksft_print_msg("%s: %s, for controller IDs 0-31: failed, status %#x for ID 0\n",
+			       self->a->bdf, cmds[i].name, status);
+	}
+
+	/* Neither the bystander nor A itself was touched */
+	ASSERT_EQ(0, bystander_io(db, 16, 32));
+	ASSERT_EQ(0, nvme_io_range(d, 0, 16, true, 7));
+	ASSERT_EQ(0, nvme_verify_range(db, A_BLOCKS, A_BLOCKS + 32));
+	ASSERT_EQ(0, nvme_verify_range(d, 0, 16));
+	ksft_print_msg("%s: the bystander wrote and verified its 32 blocks throughout\n",
+		       self->b->bdf);
+}
+
+/*
+ * A's stream replayed into B loads B's controller and no other: A and a
+ * bystander C go on doing I/O, and B's state is A's. Streams that carry a
+ * controller ID where the format has room for one (reserved fields) are
+ * refused; in the reserved bytes of the Controller State, which go to the
+ * controller as they are, the ID changes nothing but B either.
+ */
+TEST_F(nvme_migration, isolation_replay)
+{
+	struct nvme_drv *d = &self->drv, *dc = &self->drv2;
+	/* Where an ID could hide: offset, bytes */
+	static const struct { size_t off, size; bool refused; } hides[] = {
+		{ 8, 4, true },			/* compatibility header flags */
+		{ 12, 4, true },		/* compatibility header reserved */
+		{ REC_HDR + 3, 2, true },	/* compatibility reserved */
+		{ COMPAT_LEN + 8, 4, true },	/* state header flags */
+		{ COMPAT_LEN + 12, 4, true },	/* state header reserved */
+		{ CS + 3, 2, false },		/* Controller State reserved */
+	};
+	struct io_state sa_st, sb_st;
+	u32 refused = 0, loaded = 0;
+	struct vfio_pci_device *c;
+	unsigned int i, id;
+	u8 *sa, *sb, *crafted;
+	ssize_t la, lb;
+	int fd, werr, serr;
+
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+	if (!self->nmore)
+		SKIP(return, "needs a third VF (BDF_C)");
+	c = self->more[0];
+
+	ASSERT_EQ(0, drv_start(self, dc, c));
+	ASSERT_EQ(0, bystander_io(dc, 0, 12));
+	run_on_a(_metadata, self, 12, 0);
+
+	/* Saving A stops A only: C goes on while A is suspended */
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_EQ(0, bystander_io(dc, 12, 24));
+	la = read_all(fd, &sa);
+	ASSERT_GT(la, 0);
+	ASSERT_EQ(0, decode_stream(sa, la, &sa_st));
+	/* A's stream holds A's queue */
+	ASSERT_EQ(d->io.sq_iova, sa_st.sq_prp1);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, close(fd));
+
+	/* Replayed into B */
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ(0, write_all(fd, sa, la));
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, nvme_io_range(d, 12, 24, true, 7));
+	ASSERT_EQ(0, bystander_io(dc, 24, 36));
+	ksft_print_msg("%s and %s went on with their I/O after the replay into %s\n",
+		       self->a->bdf, c->bdf, self->b->bdf);
+
+	/* B's controller now holds A's queue */
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	lb = read_all(fd, &sb);
+	ASSERT_GT(lb, 0);
+	ASSERT_EQ(0, decode_stream(sb, lb, &sb_st));
+	ASSERT_EQ(sa_st.nsq, sb_st.nsq);
+	ASSERT_EQ(sa_st.sq_prp1, sb_st.sq_prp1);
+	ASSERT_EQ(sa_st.cq_prp1, sb_st.cq_prp1);
+	ASSERT_EQ(sa_st.sq_tail, sb_st.sq_tail);
+	ASSERT_EQ(sa_st.cq_head, sb_st.cq_head);
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, close(fd));
+	free(sb);
+	/* B must not run A's queue: a reset gives it a fresh controller */
+	ASSERT_EQ(0, __vfio_pci_device_reset(self->b));
+
+	/* Controller IDs hidden in the stream */
+	crafted = malloc(la);
+	ASSERT_NE(NULL, crafted);
+	for (i = 0; i < ARRAY_SIZE(hides); i++) {
+		for (id = 1; id < 16; id++) {
+			memcpy(crafted, sa, la);
+			put_le(crafted + hides[i].off, hides[i].size, id);
+			set_crc(crafted, COMPAT_LEN);
+			set_crc(crafted + COMPAT_LEN, la - COMPAT_LEN);
+			ASSERT_EQ(0, mig_set_quiet(self->b, VFIO_DEVICE_STATE_RESUMING, &fd));
+			werr = write_all(fd, crafted, la);
+			serr = mig_set_quiet(self->b, VFIO_DEVICE_STATE_STOP, NULL);
+			ASSERT_EQ(0, close(fd));
+			if (hides[i].refused) {
+				ASSERT_TRUE(werr == -EINVAL || serr == -EINVAL)
+					TH_LOG("ID %u at offset %zu: write %d, stop %d",
+					       id, hides[i].off, werr, serr);
+				refused++;
+			} else if (!werr && !serr) {
+				loaded++;
+			}
+			ASSERT_EQ(0, __vfio_pci_device_reset(self->b));
+		}
+	}
+	free(crafted);
+	ksft_print_msg("streams naming controllers 1-15 in reserved fields: %u refused\n",
+		       refused);
+	ksft_print_msg("in the Controller State's reserved bytes: %u of 15 loaded into %s\n",
+		       loaded, self->b->bdf);
+
+	/* A and C never noticed */
+	ASSERT_EQ(0, nvme_io_range(d, 24, 36, true, 7));
+	ASSERT_EQ(0, bystander_io(dc, 36, 48));
+	ASSERT_EQ(0, nvme_verify_range(d, 0, 36));
+	ASSERT_EQ(0, nvme_verify_range(dc, A_BLOCKS, A_BLOCKS + 48));
+	ksft_print_msg("%s and %s read back and verified all their blocks\n",
+		       self->a->bdf, c->bdf);
+	free(sa);
+}
+
 int main(int argc, char *argv[])
 {
 	int nr;
 
 	device_bdfs = vfio_selftests_get_bdfs(&argc, argv, &nr);
 	if (nr < 2) {
-		fprintf(stderr, "usage: %s [options] BDF_A BDF_B\n", argv[0]);
+		fprintf(stderr, "usage: %s [options] BDF_A BDF_B [BDF_C [BDF_D]]\n",
+			argv[0]);
 		return KSFT_SKIP;
 	}
+	nr_bdfs = nr;
 	return test_harness_run(argc, argv);
 }
