@@ -1491,6 +1491,8 @@ TEST_F(nvme_migration, isolation_admin)
 		ksft_print_msg("%s: %s, for controller IDs 0-31: failed, status %#x for ID 0\n",
 			       self->a->bdf, cmds[i].name, status);
 	}
+	ksft_print_msg("STAT: admin commands a VF sent at other controllers: %zu\n",
+		       ARRAY_SIZE(cmds) * 32);
 
 	/* Neither the bystander nor A itself was touched */
 	ASSERT_EQ(0, bystander_io(db, 16, 32));
@@ -1604,6 +1606,8 @@ TEST_F(nvme_migration, isolation_replay)
 		       refused);
 	ksft_print_msg("in the Controller State's reserved bytes: %u of 15 loaded into %s\n",
 		       loaded, self->b->bdf);
+	ksft_print_msg("STAT: streams replayed or crafted into another VF: %zu\n",
+		       1 + ARRAY_SIZE(hides) * 15);
 
 	/* A and C never noticed */
 	ASSERT_EQ(0, nvme_io_range(d, 24, 36, true, 7));
