@@ -31,8 +31,9 @@
 # /dev/virtio-ports/org.nvfio.qmp is a QMP monitor of the VM's own QEMU (see
 # guest/qmp.py); the socket printed at the start is a host-side one.
 #
-# Exit status: the command's, or 1 when the kernel reported a problem, 124
-# when the time limit hit, 125 for a harness error.
+# The last lines on stderr count the kernel reports ("vm: kernel reports: N")
+# and give the exit status: the command's, or 1 when the kernel reported a
+# problem, 124 when the time limit hit, 125 for a harness error.
 set -euo pipefail
 
 here=$(dirname "$(realpath "$0")")
@@ -209,7 +210,10 @@ if [ -s "$outdir/kmemleak.txt" ]; then
 		"$outdir/kmemleak.txt" > "$outdir/kmemleak-tests.txt"
 	logs+=("$outdir/kmemleak-tests.txt")
 fi
-if grep -E -q "$reports" "${logs[@]}"; then
+# The count is the check target's "kernel reports" figure.
+nreports=$(cat "${logs[@]}" | grep -E -c "$reports" || true)
+echo "vm: kernel reports: $nreports" >&2
+if [ "$nreports" != 0 ]; then
 	echo "vm: FAIL: kernel reports in ${logs[*]}:" >&2
 	grep -E -h -A 40 "$reports" "${logs[@]}" | head -n 200 >&2
 	[ "$rc" = 0 ] && rc=1

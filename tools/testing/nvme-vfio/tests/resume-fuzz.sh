@@ -33,5 +33,3 @@ NVME_FUZZ_STREAMS=${NVME_FUZZ_STREAMS:-10000} \
 	grep -v '^    # [0-9a-f:.]*: [0-9]* streams refused in'
 echo "resume-fuzz: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 [ -w "$cpu1" ] && echo 1 > "$cpu1"
-# The selftest's figures, as the harness's STAT lines
-sed -n 's/^ *# \(STAT: .*\)$/\1/p' "$log"
