@@ -9,13 +9,19 @@
  * comes from the PF's Secondary Controller List. Nothing else of the PF is
  * reachable: there is no command passthrough.
  *
- * Lifetime: the PF is found with pci_iov_get_pf_drvdata(), which is valid
- * while the VF driver is bound because nvme_remove() disables SR-IOV before
- * it tears the PF down. Each operation holds a reference on the PF's
- * controller while it runs and fails at once unless the controller is live.
+ * Lifetime: nvme-pci leaves the VFs enabled when its PF driver is removed,
+ * so a VF driver can outlive the PF's &struct nvme_dev, and the PF's driver
+ * data may even belong to another driver by then. The PF is therefore found
+ * in a list of the PFs that nvme-pci drives, which nvme_probe() joins once
+ * the controller is live and nvme_remove() leaves before it tears anything
+ * down. Each operation takes a reference on the PF's controller under the
+ * list's lock, which keeps the &struct nvme_dev alive while the operation
+ * runs, and fails at once unless the controller is live: a command that
+ * races with the removal fails, as the dying admin queue refuses it.
  */
 
 #include <linux/bitfield.h>
+#include <linux/cleanup.h>
 #include <linux/export.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
@@ -315,6 +321,10 @@ VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 }
 EXPORT_SYMBOL_IF_KUNIT(nvme_lm_status_to_errno);
 
+/* The PFs bound to nvme-pci, whose VFs can be migrated */
+static LIST_HEAD(nvme_lm_pfs);
+static DEFINE_MUTEX(nvme_lm_pfs_lock);	/* protects nvme_lm_pfs */
+
 /**
  * nvme_lm_pf_init() - Set up a PF's migration state
  * @lm: the state, in the PF's &struct nvme_dev
@@ -323,6 +333,37 @@ void nvme_lm_pf_init(struct nvme_lm_pf *lm)
 {
 	mutex_init(&lm->lock);
 	xa_init(&lm->cntlids);
+	INIT_LIST_HEAD(&lm->entry);
+}
+
+/**
+ * nvme_lm_pf_register() - Let the VFs of a PF reach it
+ * @lm: the PF's migration state
+ * @pdev: the PF
+ * @ctrl: its controller, live
+ *
+ * Called at the end of a successful probe of the PF.
+ */
+void nvme_lm_pf_register(struct nvme_lm_pf *lm, struct pci_dev *pdev,
+			 struct nvme_ctrl *ctrl)
+{
+	lm->pdev = pdev;
+	lm->ctrl = ctrl;
+	guard(mutex)(&nvme_lm_pfs_lock);
+	list_add(&lm->entry, &nvme_lm_pfs);
+}
+
+/**
+ * nvme_lm_pf_unregister() - Keep the VFs of a PF from reaching it
+ * @lm: the PF's migration state
+ *
+ * Called first thing when the PF driver is removed. The operations that
+ * found the PF before hold a reference on its controller.
+ */
+void nvme_lm_pf_unregister(struct nvme_lm_pf *lm)
+{
+	guard(mutex)(&nvme_lm_pfs_lock);
+	list_del_init(&lm->entry);
 }
 
 /**
@@ -449,6 +490,27 @@ static int nvme_lm_cntlid(struct nvme_ctrl *ctrl, struct nvme_lm_pf *lm,
 	return 0;
 }
 
+/* The controller of the VF's PF if nvme-pci drives it, with a reference */
+static struct nvme_ctrl *nvme_lm_find_pf(struct pci_dev *vf,
+					 struct nvme_lm_pf **lmp)
+{
+	struct pci_dev *pf = pci_physfn(vf);
+	struct nvme_lm_pf *lm;
+
+	if (!vf->is_virtfn)
+		return ERR_PTR(-ENODEV);
+
+	guard(mutex)(&nvme_lm_pfs_lock);
+	list_for_each_entry(lm, &nvme_lm_pfs, entry) {
+		if (lm->pdev == pf) {
+			nvme_get_ctrl(lm->ctrl);
+			*lmp = lm;
+			return lm->ctrl;
+		}
+	}
+	return ERR_PTR(-ENODEV);
+}
+
 /*
  * The VF's live PF controller, with a reference held, and the ID of the VF's
  * secondary controller. A PF that resets fails the call with -EBUSY rather
@@ -460,7 +522,7 @@ static struct nvme_ctrl *nvme_lm_get(struct pci_dev *vf, u16 *cntlid)
 	struct nvme_ctrl *ctrl;
 	int ret;
 
-	ctrl = nvme_pci_lm_get_pf(vf, &lm);
+	ctrl = nvme_lm_find_pf(vf, &lm);
 	if (IS_ERR(ctrl))
 		return ctrl;
 

@@ -6,6 +6,7 @@
 #ifndef _NVME_HOST_LM_H
 #define _NVME_HOST_LM_H
 
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/nvme.h>
 #include <linux/nvme-lm.h>
@@ -39,20 +40,25 @@ struct nvme_lm_chunk {
  *	one does not cache an ID read before it
  * @cntlids: secondary controller ID of each VF looked up so far, indexed by
  *	VF ID and stored as an xarray value
+ * @entry: in the list of the PFs bound to nvme-pci, while registered
+ * @pdev: the PF, while registered
+ * @ctrl: its controller, while registered
  */
 struct nvme_lm_pf {
 	struct mutex lock;	/* protects @gen and @cntlids */
 	unsigned long gen;
 	struct xarray cntlids;
+	struct list_head entry;
+	struct pci_dev *pdev;
+	struct nvme_ctrl *ctrl;
 };
 
 void nvme_lm_pf_init(struct nvme_lm_pf *lm);
+void nvme_lm_pf_register(struct nvme_lm_pf *lm, struct pci_dev *pdev,
+			 struct nvme_ctrl *ctrl);
+void nvme_lm_pf_unregister(struct nvme_lm_pf *lm);
 void nvme_lm_pf_invalidate(struct nvme_lm_pf *lm);
 void nvme_lm_pf_destroy(struct nvme_lm_pf *lm);
-
-/* Provided by pci.c: the VF's PF controller, with a reference held */
-struct nvme_ctrl *nvme_pci_lm_get_pf(struct pci_dev *vf,
-				     struct nvme_lm_pf **lm);
 
 #else /* CONFIG_NVME_HOST_LM */
 
@@ -60,6 +66,16 @@ struct nvme_lm_pf {
 };
 
 static inline void nvme_lm_pf_init(struct nvme_lm_pf *lm)
+{
+}
+
+static inline void nvme_lm_pf_register(struct nvme_lm_pf *lm,
+				       struct pci_dev *pdev,
+				       struct nvme_ctrl *ctrl)
+{
+}
+
+static inline void nvme_lm_pf_unregister(struct nvme_lm_pf *lm)
 {
 }
 
