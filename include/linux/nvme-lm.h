@@ -15,7 +15,9 @@
  * migration. A command that fails with an NVMe status is logged on the VF
  * with that status, and returns -EINVAL for an invalid field or controller
  * ID, -EBUSY if the controller is not in the suspended or running state the
- * command needs, -ENOSPC if it lacks resources, -EIO otherwise.
+ * command needs, -ENOSPC if it lacks resources, -EIO otherwise. A command
+ * that nvme-pci cancels, because it timed out or because the PF resets or
+ * goes away, returns -EIO.
  */
 #ifndef _LINUX_NVME_LM_H
 #define _LINUX_NVME_LM_H

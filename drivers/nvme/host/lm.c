@@ -296,10 +296,16 @@ EXPORT_SYMBOL_IF_KUNIT(nvme_lm_state_hdr_size);
  * nvme_lm_status_to_errno() - Map the result of a command to an errno
  * @status: what __nvme_submit_sync_cmd() returned
  *
+ * A command that nvme-pci cancelled, because it timed out or because the PF
+ * reset or went away, returns -EINTR, which would tell the VF driver's
+ * caller to retry after a signal that never came: it fails with -EIO.
+ *
  * Return: 0 or the negative errno @status holds or stands for.
  */
 VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 {
+	if (status == -EINTR)
+		return -EIO;
 	if (status <= 0)
 		return status;
 

@@ -504,7 +504,9 @@ static void lm_hdr_test(struct kunit *test)
 static void lm_status_test(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(0), 0);
-	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-EINTR), -EINTR);
+	/* A cancelled command: timed out, or the PF reset or went away */
+	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-EINTR), -EIO);
+	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-ENODEV), -ENODEV);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_INVALID_OPCODE),
 			-EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_INVALID_FIELD |
