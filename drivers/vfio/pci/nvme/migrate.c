@@ -472,6 +472,13 @@ static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
 	return ret;
 }
 
+/* A reset came while state_mutex is held, to apply when it is unlocked */
+static bool nvmevf_reset_pending(struct nvmevf_pci_core_device *nvdev)
+{
+	guard(spinlock)(&nvdev->reset_lock);
+	return nvdev->deferred_reset;
+}
+
 static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 				enum vfio_device_mig_state new)
 {
@@ -498,6 +505,14 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 				ERR_PTR(ret));
 			return ERR_PTR(ret);
 		}
+		/*
+		 * A reset of the VF since state_mutex was taken is deferred and
+		 * returns the device to RUNNING; if it came before the command,
+		 * the controller is suspended now: resume it. If it came after,
+		 * it resumed the controller itself and this Resume fails.
+		 */
+		if (nvmevf_reset_pending(nvdev))
+			nvdev->pf->resume(pdev);
 		return NULL;
 	}
 

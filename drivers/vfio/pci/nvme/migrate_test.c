@@ -40,6 +40,8 @@ struct nvmevf_fake_pf {
 	int calls[FAKE_NR];
 	int size_err_running;
 	bool suspended;
+	struct nvmevf_pci_core_device *reset_in_suspend;
+	bool reset_after_suspend;
 	u8 *loaded;
 	size_t loaded_len;
 	struct nvme_lm_fmt loaded_fmt;
@@ -62,22 +64,39 @@ static int fake_cmd(int cmd)
 	return pf->err[cmd];
 }
 
+/* A function level reset of the VF: it resets, so resumes, the controller */
+static void fake_flr(struct nvmevf_fake_pf *pf)
+{
+	pf->suspended = false;
+	nvmevf_migration_reset(pf->reset_in_suspend);
+	pf->reset_in_suspend = NULL;
+}
+
 static int fake_suspend(struct pci_dev *vf, enum nvme_lm_suspend_type type)
 {
+	struct nvmevf_fake_pf *pf = fake_pf();
 	int ret = fake_cmd(FAKE_SUSPEND);
 
 	KUNIT_EXPECT_EQ(kunit_get_current_test(), type, NVME_LM_SUSPEND);
+	if (pf->reset_in_suspend && !pf->reset_after_suspend)
+		fake_flr(pf);
 	if (!ret)
-		fake_pf()->suspended = true;
+		pf->suspended = true;
+	if (pf->reset_in_suspend)
+		fake_flr(pf);
 	return ret;
 }
 
 static int fake_resume(struct pci_dev *vf)
 {
+	struct nvmevf_fake_pf *pf = fake_pf();
 	int ret = fake_cmd(FAKE_RESUME);
 
+	/* Controller Not Suspended */
+	if (!ret && !pf->suspended)
+		ret = -EBUSY;
 	if (!ret)
-		fake_pf()->suspended = false;
+		pf->suspended = false;
 	return ret;
 }
 
@@ -637,6 +656,32 @@ static void nvmevf_fsm_reset(struct kunit *test)
 	put_file(f);
 }
 
+/*
+ * A reset of the VF while the FSM suspends its controller, before or after
+ * the Suspend command: the device ends up in RUNNING, and so does the
+ * controller.
+ */
+static void nvmevf_fsm_reset_in_suspend(struct kunit *test)
+{
+	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
+	struct nvmevf_fake_pf *pf = test->priv;
+	int after;
+
+	for (after = 0; after <= 1; after++) {
+		pf->reset_in_suspend = nvdev;
+		pf->reset_after_suspend = after;
+		KUNIT_EXPECT_NULL(test, set_state(nvdev,
+						  VFIO_DEVICE_STATE_RUNNING_P2P));
+		KUNIT_EXPECT_EQ(test, get_state(nvdev),
+				VFIO_DEVICE_STATE_RUNNING);
+		KUNIT_EXPECT_FALSE(test, pf->suspended);
+		KUNIT_EXPECT_NULL(test, pf->reset_in_suspend);
+	}
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 2);
+	/* The Resume after the reset that came after the Suspend fails */
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 2);
+}
+
 static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE(nvmevf_fsm_save_resume),
 	KUNIT_CASE(nvmevf_fsm_precopy),
@@ -646,6 +691,7 @@ static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE(nvmevf_fsm_bad_stream),
 	KUNIT_CASE(nvmevf_fsm_pf_gone),
 	KUNIT_CASE_PARAM(nvmevf_fsm_reset, nvmevf_state_gen_params),
+	KUNIT_CASE(nvmevf_fsm_reset_in_suspend),
 	{}
 };
 
