@@ -13,5 +13,6 @@ mkdir -p "$out"
 make -s -C "$tree" O="$build" headers >/dev/null
 make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$out" \
 	KHDR_INCLUDES="-isystem $build/usr/include" \
-	"$out/vfio_pci_nvme_migration_test" "$out/vfio_pci_driver_test"
-echo "  SELFTEST $out/vfio_pci_nvme_migration_test"
+	"$out/vfio_pci_nvme_migration_test" "$out/vfio_pci_nvme_stress_test" \
+	"$out/vfio_pci_driver_test"
+echo "  SELFTEST $out/vfio_pci_nvme_migration_test $out/vfio_pci_nvme_stress_test"

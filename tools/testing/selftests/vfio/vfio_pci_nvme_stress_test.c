@@ -1,0 +1,1081 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault injection and races for the live migration of NVMe VFs
+ * (nvme-vfio-pci), through the VFIO uAPI.
+ *
+ * fault: walks a migration from VF A to VF B that takes every arc issuing a
+ * Migration Send or Receive, and makes each of those commands fail once in
+ * QEMU's NVMe model (over the VM's QMP port): with an NVMe status, or by
+ * stalling it past the PF's admin timeout. Each time the ioctl must fail
+ * with the errno the driver documents, the device must stay in the last
+ * state it reached, no data fd may be left behind, the open data fds must
+ * be disabled by VFIO_DEVICE_RESET, and then both VFs must migrate again.
+ *
+ * race: several threads per VF change the migration state at random,
+ * reset the device, read and write the data fds, on every VF at once; then
+ * resets the devices in every state and closes them in the middle of a save
+ * and of a resume. With -x, the PF may go away or reset under the test (the
+ * harness does it): any error is accepted as long as it is an errno.
+ *
+ * usage: vfio_pci_nvme_stress_test fault -f FAULT [-c /dev/nvmeN -s SCID,SCID] BDF_A BDF_B
+ *        vfio_pci_nvme_stress_test race [-i ITERATIONS] [-j THREADS] [-T SECONDS] [-x] BDF...
+ * FAULT: an NVMe status in hex (SCT and SC, as lm-fail-status takes it), or
+ * "stall" (then -c names the PF's controller and -s the secondary
+ * controllers of A and B, which the PF's reset takes offline).
+ * Prints one PASS:/FAIL: line per case and STAT: lines.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include <linux/nvme_ioctl.h>
+#include <linux/sizes.h>
+#include <linux/vfio.h>
+
+#include <libvfio.h>
+
+#define QMP_PORT	"/dev/virtio-ports/org.nvfio.qmp"
+#define QMP_NVME	"/machine/peripheral/nvme0"
+
+#define ERROR_STATE	VFIO_DEVICE_STATE_ERROR
+#define RUNNING		VFIO_DEVICE_STATE_RUNNING
+#define STOP		VFIO_DEVICE_STATE_STOP
+#define STOP_COPY	VFIO_DEVICE_STATE_STOP_COPY
+#define RESUMING	VFIO_DEVICE_STATE_RESUMING
+#define RUNNING_P2P	VFIO_DEVICE_STATE_RUNNING_P2P
+#define PRE_COPY	VFIO_DEVICE_STATE_PRE_COPY
+#define PRE_COPY_P2P	VFIO_DEVICE_STATE_PRE_COPY_P2P
+
+static const char *const state_names[] = {
+	[ERROR_STATE] = "ERROR", [STOP] = "STOP", [RUNNING] = "RUNNING",
+	[STOP_COPY] = "STOP_COPY", [RESUMING] = "RESUMING",
+	[RUNNING_P2P] = "RUNNING_P2P", [PRE_COPY] = "PRE_COPY",
+	[PRE_COPY_P2P] = "PRE_COPY_P2P",
+};
+
+static const char *state_name(u32 state)
+{
+	return state < ARRAY_SIZE(state_names) ? state_names[state] : "?";
+}
+
+static u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* --- The VFIO migration uAPI, on a raw device fd --- */
+
+static int feature(int fd, u32 flags, void *data, size_t size)
+{
+	u64 buf[8] = {};
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = sizeof(*f) + size;
+	f->flags = flags;
+	memcpy(f->data, data, size);
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, size);
+	return 0;
+}
+
+/* Move to @state: 0 and the new data fd (or -1) in @data_fd, or -errno */
+static int mig_set(int fd, u32 state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state ms = { .device_state = state };
+	int ret;
+
+	ret = feature(fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
+	*data_fd = ret ? -1 : ms.data_fd;
+	return ret;
+}
+
+static int mig_get(int fd, u32 *state)
+{
+	struct vfio_device_feature_mig_state ms = {};
+	int ret;
+
+	ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
+	*state = ms.device_state;
+	return ret;
+}
+
+static int mig_data_size(int fd, u64 *len)
+{
+	struct vfio_device_feature_mig_data_size ds = {};
+	int ret;
+
+	ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds));
+	*len = ds.stop_copy_length;
+	return ret;
+}
+
+static int dev_reset(int fd)
+{
+	return ioctl(fd, VFIO_DEVICE_RESET, NULL) ? -errno : 0;
+}
+
+/* Read what @fd offers into @buf (up to @cap bytes): the length or -errno */
+static ssize_t read_fd(int fd, u8 *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < cap) {
+		n = read(fd, buf + len, cap - len);
+		if (n < 0)
+			return len && errno == ENOMSG ? (ssize_t)len : -errno;
+		if (!n)
+			break;
+		len += n;
+	}
+	return len;
+}
+
+static int write_fd(int fd, const u8 *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The open file descriptors of this process */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	VFIO_ASSERT_NOT_NULL(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* the directory's own */
+}
+
+/* --- QMP, to the VM's own QEMU --- */
+
+static int qmp_fd = -1;
+static unsigned int qmp_seq;
+
+/* Run one QMP command; returns 0 and the text after "return": in @ret */
+static int qmp(const char *cmd, const char *args, char *ret, size_t retlen)
+{
+	static char buf[65536];
+	static size_t have;
+	char tag[32], req[512], *nl, *p;
+	ssize_t n;
+
+	snprintf(tag, sizeof(tag), "\"nvfio-stress-%u\"", ++qmp_seq);
+	n = snprintf(req, sizeof(req), "{\"execute\": \"%s\"%s%s%s, \"id\": %s}\n",
+		     cmd, args ? ", \"arguments\": " : "", args ? args : "",
+		     "", tag);
+	VFIO_ASSERT_EQ(write(qmp_fd, req, n), n);
+	for (;;) {
+		nl = memchr(buf, '\n', have);
+		if (!nl) {
+			VFIO_ASSERT_LT(have, sizeof(buf) - 1);
+			n = read(qmp_fd, buf + have, sizeof(buf) - 1 - have);
+			VFIO_ASSERT_GT(n, 0, "QMP port closed\n");
+			have += n;
+			continue;
+		}
+		*nl = '\0';
+		if (strstr(buf, tag)) {
+			p = strstr(buf, "\"return\":");
+			if (p && ret)
+				snprintf(ret, retlen, "%s", p + 9);
+			n = p ? 0 : -EIO;
+			if (!p)
+				fprintf(stderr, "QMP %s failed: %s\n", cmd, buf);
+		} else {
+			n = 1;	/* the greeting, an event or an old answer */
+		}
+		have -= nl + 1 - buf;
+		memmove(buf, nl + 1, have);
+		if (n <= 0)
+			return n;
+	}
+}
+
+static void qmp_open(void)
+{
+	qmp_fd = open(QMP_PORT, O_RDWR | O_NOCTTY);
+	VFIO_ASSERT_GE(qmp_fd, 0, "no QMP port %s\n", QMP_PORT);
+	/* The monitor may have negotiated its capabilities with another user */
+	qmp("qmp_capabilities", NULL, NULL, 0);
+}
+
+static void qom_set(const char *prop, long value)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args),
+		 "{\"path\": \"%s\", \"property\": \"%s\", \"value\": %ld}",
+		 QMP_NVME, prop, value);
+	VFIO_ASSERT_EQ(qmp("qom-set", args, NULL, 0), 0);
+}
+
+static long qom_get(const char *prop)
+{
+	char args[256], ret[64];
+
+	snprintf(args, sizeof(args), "{\"path\": \"%s\", \"property\": \"%s\"}",
+		 QMP_NVME, prop);
+	VFIO_ASSERT_EQ(qmp("qom-get", args, ret, sizeof(ret)), 0);
+	return strtol(ret, NULL, 0);
+}
+
+/* --- fault: the matrix --- */
+
+/*
+ * One step of the migration the matrix walks: a state change or a data
+ * size query of VF A (dev 0) or B (dev 1), with the Migration Send and
+ * Receive commands it issues. A failed command fails the step, which leaves
+ * the device in @fail_state, unless the step is @tolerant: the data size
+ * and PRE_COPY of a running controller go on without the state's size.
+ * Only the first step of each arc gets faults (@inject).
+ */
+struct step {
+	const char *arc;
+	int dev;
+	bool size;
+	u32 state;
+	int ncmds;
+	const char *cmds[2];
+	bool tolerant;
+	bool inject;
+	u32 fail_state;
+};
+
+#define SEND_SUSPEND	"Migration Send (Suspend)"
+#define SEND_RESUME	"Migration Send (Resume)"
+#define SEND_SET	"Migration Send (Set Controller State)"
+#define RECV_HDR	"Migration Receive (Get Controller State, header)"
+#define RECV_STATE	"Migration Receive (Get Controller State)"
+
+static const struct step steps[] = {
+	{ "A RUNNING->RUNNING_P2P", 0, false, RUNNING_P2P, 1, { SEND_SUSPEND },
+	  false, true, RUNNING },
+	{ "A RUNNING_P2P->STOP", 0, false, STOP },
+	{ "A data size in STOP", 0, true, STOP, 1, { RECV_HDR },
+	  false, true, STOP },
+	{ "A STOP->STOP_COPY", 0, false, STOP_COPY, 2, { RECV_HDR, RECV_STATE },
+	  false, true, STOP },
+	{ "A STOP_COPY->STOP", 0, false, STOP },
+	{ "A STOP->RUNNING_P2P->RUNNING", 0, false, RUNNING, 1, { SEND_RESUME },
+	  false, true, RUNNING_P2P },
+	{ "A data size in RUNNING", 0, true, RUNNING, 1, { RECV_HDR },
+	  true, true, RUNNING },
+	{ "A RUNNING->PRE_COPY", 0, false, PRE_COPY, 1, { RECV_HDR },
+	  true, true, PRE_COPY },
+	{ "A PRE_COPY->PRE_COPY_P2P", 0, false, PRE_COPY_P2P, 1, { SEND_SUSPEND },
+	  false, true, PRE_COPY },
+	{ "A PRE_COPY_P2P->PRE_COPY", 0, false, PRE_COPY, 1, { SEND_RESUME },
+	  false, true, PRE_COPY_P2P },
+	{ "A PRE_COPY->PRE_COPY_P2P", 0, false, PRE_COPY_P2P, 1, { SEND_SUSPEND } },
+	{ "A PRE_COPY_P2P->STOP_COPY", 0, false, STOP_COPY, 2,
+	  { RECV_HDR, RECV_STATE }, false, true, PRE_COPY_P2P },
+	{ "A STOP_COPY->STOP", 0, false, STOP },
+	{ "B RUNNING->RUNNING_P2P", 1, false, RUNNING_P2P, 1, { SEND_SUSPEND },
+	  false, true, RUNNING },
+	{ "B RUNNING_P2P->STOP->RESUMING", 1, false, RESUMING },
+	{ "B RESUMING->STOP", 1, false, STOP, 1, { SEND_SET },
+	  false, true, RESUMING },
+	{ "B STOP->RUNNING_P2P->RUNNING", 1, false, RUNNING, 1, { SEND_RESUME },
+	  false, true, RUNNING_P2P },
+	{ "A STOP->RUNNING_P2P->RUNNING", 0, false, RUNNING, 1, { SEND_RESUME } },
+};
+
+#define STREAM_MAX	SZ_1M
+
+struct walk {
+	int fds[2];
+	int save_fd;		/* A's saving data fd */
+	int resume_fd;		/* B's resuming data fd */
+	u8 *stream;
+	size_t len;
+};
+
+struct fault {
+	bool stall;
+	int status;
+	int err;		/* the errno the failed step returns */
+	const char *name;
+	const char *pf;		/* the PF's controller, for a stall */
+	int scid[2];
+	int admin_timeout;
+};
+
+static int cases, failures, injected;
+
+static void report(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf(ok ? "PASS: " : "FAIL: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	cases++;
+	failures += !ok;
+}
+
+/*
+ * Run step @i of the walk. Returns 0 or -errno, and keeps the data fds and
+ * the stream the walk needs further on.
+ */
+static int run_step(struct walk *w, int i)
+{
+	const struct step *s = &steps[i];
+	int fd = w->fds[s->dev], data_fd, ret;
+	ssize_t n;
+	u64 size;
+
+	if (s->size)
+		return mig_data_size(fd, &size);
+
+	ret = mig_set(fd, s->state, &data_fd);
+	if (ret)
+		return ret;
+
+	switch (s->state) {
+	case STOP_COPY:
+		/* From STOP a new fd, from PRE_COPY_P2P the same one */
+		if (data_fd >= 0) {
+			if (w->save_fd >= 0)
+				close(w->save_fd);
+			w->save_fd = data_fd;
+			w->len = 0;
+		}
+		n = read_fd(w->save_fd, w->stream + w->len, STREAM_MAX - w->len);
+		if (n <= 0)
+			return n ? n : -ENODATA;
+		w->len += n;
+		break;
+	case PRE_COPY:
+		if (data_fd < 0)
+			break;	/* back from PRE_COPY_P2P */
+		if (w->save_fd >= 0)
+			close(w->save_fd);
+		w->save_fd = data_fd;
+		n = read_fd(w->save_fd, w->stream, STREAM_MAX);
+		if (n <= 0)
+			return n ? n : -ENODATA;
+		w->len = n;
+		break;
+	case RESUMING:
+		w->resume_fd = data_fd;
+		return write_fd(w->resume_fd, w->stream, w->len);
+	case STOP:
+		/* Leaving the saving or resuming states ends the data fds */
+		if (s->dev == 0 && w->save_fd >= 0) {
+			close(w->save_fd);
+			w->save_fd = -1;
+		}
+		if (s->dev == 1 && w->resume_fd >= 0) {
+			close(w->resume_fd);
+			w->resume_fd = -1;
+		}
+		break;
+	}
+	if (data_fd >= 0 && data_fd != w->save_fd && data_fd != w->resume_fd)
+		close(data_fd);
+	return 0;
+}
+
+static void close_walk(struct walk *w)
+{
+	if (w->save_fd >= 0)
+		close(w->save_fd);
+	if (w->resume_fd >= 0)
+		close(w->resume_fd);
+	w->save_fd = -1;
+	w->resume_fd = -1;
+}
+
+/* Wait for the PF's controller to be live again after its reset */
+static bool pf_wait_live(const char *pf)
+{
+	char path[128], state[32] = "";
+	u64 deadline = now_ms() + 60000;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/nvme/%s/state",
+		 strrchr(pf, '/') + 1);
+	while (now_ms() < deadline) {
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(state, sizeof(state), f))
+				state[0] = '\0';
+			fclose(f);
+		}
+		if (!strncmp(state, "live", 4))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Virtualization Management on the PF: action @act for controller @cntlid */
+static int virt_mgmt(const char *pf, int cntlid, int act, int rt, int nr)
+{
+	struct nvme_admin_cmd c = {
+		.opcode = 0x1c,
+		.cdw10 = (u32)cntlid << 16 | rt << 8 | act,
+		.cdw11 = nr,
+	};
+	int fd, ret;
+
+	fd = open(pf, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &c);
+	ret = ret < 0 ? -errno : ret;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A reset of the PF's controller takes its secondary controllers offline,
+ * and QEMU's model takes their flexible resources back: give those of A
+ * and B their resources (4 VQ, 2 VI, as provision.sh) and bring them
+ * online again, as the documentation tells.
+ */
+static bool pf_recover(const struct fault *f)
+{
+	int i, ret;
+
+	if (!pf_wait_live(f->pf)) {
+		printf("# %s did not come back live\n", f->pf);
+		return false;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = virt_mgmt(f->pf, f->scid[i], 8, 0, 4);
+		if (!ret)
+			ret = virt_mgmt(f->pf, f->scid[i], 8, 1, 2);
+		if (!ret)
+			ret = virt_mgmt(f->pf, f->scid[i], 9, 0, 0);
+		if (ret) {
+			printf("# cannot bring secondary controller %d online: %d\n",
+			       f->scid[i], ret);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Walk the whole migration without faults: both VFs must migrate */
+static bool clean_walk(struct walk *w, const char **why)
+{
+	u32 state;
+	int i, ret;
+
+	for (i = 0; i < (int)ARRAY_SIZE(steps); i++) {
+		ret = run_step(w, i);
+		if (ret) {
+			*why = steps[i].arc;
+			printf("# clean walk: %s: %s\n", steps[i].arc, strerror(-ret));
+			close_walk(w);
+			return false;
+		}
+	}
+	close_walk(w);
+	for (i = 0; i < 2; i++) {
+		if (mig_get(w->fds[i], &state) || state != RUNNING) {
+			*why = "not RUNNING after the walk";
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Fail command @cmd (0-based) of step @target once, then check the
+ * outcome, reset both devices and walk the migration again.
+ */
+static void fault_case(struct walk *w, const struct fault *f, int target,
+		       int cmd)
+{
+	const struct step *s = &steps[target];
+	const char *why = NULL;
+	int fds0, ret, i;
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	u8 byte;
+	u32 state;
+
+	fds0 = count_fds();
+	for (i = 0; i < target; i++) {
+		ret = run_step(w, i);
+		if (ret) {
+			report(false, "fault: %s, %s, %s: step %s before the fault failed: %s",
+			       s->arc, s->cmds[cmd], f->name, steps[i].arc,
+			       strerror(-ret));
+			goto recover;
+		}
+	}
+
+	if (f->stall) {
+		qom_set("lm-stall-ms", f->admin_timeout * 1000L + 3000);
+	} else {
+		qom_set("lm-fail-status", f->status);
+		qom_set("lm-fail-nth", cmd + 1);
+	}
+	ret = run_step(w, target);
+	if (f->stall)
+		qom_set("lm-stall-ms", 0);
+	else if (qom_get("lm-fail-nth"))
+		why = "the command was not issued";
+	injected++;
+
+	if (!why && s->tolerant && ret)
+		why = "a running controller's size is optional, yet the step failed";
+	if (!why && !s->tolerant && ret != -f->err) {
+		static char buf[128];
+
+		snprintf(buf, sizeof(buf), "returned %s, expected %s",
+			 ret ? strerror(-ret) : "success", strerror(f->err));
+		why = buf;
+	}
+	if (!why && (mig_get(w->fds[s->dev], &state) || state != s->fail_state))
+		why = "not in the documented state";
+	/* A saving fd of the PRE_COPY states outlives a failed arc */
+	if (!why && !s->tolerant && w->save_fd >= 0 && s->dev == 0 &&
+	    (s->fail_state == PRE_COPY || s->fail_state == PRE_COPY_P2P) &&
+	    ioctl(w->save_fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
+		why = "the PRE_COPY data fd stopped working";
+
+recover:
+	if (f->stall && !pf_recover(f) && !why)
+		why = "the PF did not recover";
+	for (i = 0; i < 2; i++) {
+		ret = dev_reset(w->fds[i]);
+		if (ret && !why)
+			why = "VFIO_DEVICE_RESET failed";
+		if (!why && (mig_get(w->fds[i], &state) || state != RUNNING))
+			why = "not RUNNING after VFIO_DEVICE_RESET";
+	}
+	/* The reset disabled the data fds */
+	if (!why && w->save_fd >= 0 &&
+	    (read(w->save_fd, &byte, 1) != -1 || errno != ENODEV))
+		why = "the saving data fd works after the reset";
+	if (!why && w->resume_fd >= 0 &&
+	    (write(w->resume_fd, &byte, 1) != -1 || errno != ENODEV))
+		why = "the resuming data fd works after the reset";
+	close_walk(w);
+	if (!why && count_fds() != fds0)
+		why = "file descriptors left behind";
+	if (!why)
+		clean_walk(w, &why);
+	if (s->tolerant)
+		report(!why, "fault: %s, %s, %s: tolerated%s%s", s->arc,
+		       s->cmds[cmd], f->name, why ? ": " : "", why ? why : "");
+	else
+		report(!why, "fault: %s, %s, %s: %s in %s%s%s", s->arc,
+		       s->cmds[cmd], f->name, strerror(f->err),
+		       state_name(s->fail_state), why ? ": " : "",
+		       why ? why : "");
+}
+
+/* The negative errno each NVMe status maps to (include/linux/nvme-lm.h) */
+static int status_errno(int status)
+{
+	switch (status & 0x7ff) {
+	case 0x002:	/* Invalid Field in Command */
+	case 0x11f:	/* Invalid Controller Identifier */
+		return -EINVAL;
+	case 0x139:	/* Controller Suspended */
+	case 0x13a:	/* Controller Not Suspended */
+		return -EBUSY;
+	case 0x138:	/* Not Enough Resources */
+		return -ENOSPC;
+	default:
+		return -EIO;
+	}
+}
+
+static int fault_main(int argc, char *argv[], char **bdfs, int nr)
+{
+	struct fault f = { .scid = { -1, -1 } };
+	struct vfio_pci_device *dev[2];
+	struct iommu *iommu;
+	struct walk w = { .save_fd = -1, .resume_fd = -1 };
+	const char *name = NULL;
+	int opt, i, c;
+	u64 t;
+	FILE *p;
+
+	while ((opt = getopt(argc, argv, "f:c:s:")) != -1) {
+		switch (opt) {
+		case 'f':
+			name = optarg;
+			break;
+		case 'c':
+			f.pf = optarg;
+			break;
+		case 's':
+			sscanf(optarg, "%d,%d", &f.scid[0], &f.scid[1]);
+			break;
+		default:
+			return KSFT_FAIL;
+		}
+	}
+	if (!name || nr != 2) {
+		fprintf(stderr, "usage: fault -f STATUS|stall [-c CTRL -s SCIDS] BDF_A BDF_B\n");
+		return KSFT_FAIL;
+	}
+	f.name = name;
+	f.stall = !strcmp(name, "stall");
+	if (f.stall) {
+		VFIO_ASSERT_NOT_NULL(f.pf, "a stall needs -c\n");
+		VFIO_ASSERT_GE(f.scid[1], 0, "a stall needs -s\n");
+		p = fopen("/sys/module/nvme_core/parameters/admin_timeout", "r");
+		VFIO_ASSERT_NOT_NULL(p);
+		i = fscanf(p, "%d", &f.admin_timeout);
+		fclose(p);
+		VFIO_ASSERT_EQ(i, 1);
+		/* Cancelled by the timeout, then by the PF's reset */
+		f.err = EIO;
+	} else {
+		f.status = strtol(name, NULL, 16);
+		f.err = -status_errno(f.status);
+	}
+
+	qmp_open();
+	iommu = iommu_init(MODE_IOMMUFD);
+	for (i = 0; i < 2; i++) {
+		dev[i] = vfio_pci_device_init(bdfs[i], iommu);
+		w.fds[i] = dev[i]->fd;
+	}
+	w.stream = malloc(STREAM_MAX);
+	VFIO_ASSERT_NOT_NULL(w.stream);
+
+	t = now_ms();
+	for (i = 0; i < (int)ARRAY_SIZE(steps); i++) {
+		if (!steps[i].inject)
+			continue;
+		/* A stall delays every command: only the first can be chosen */
+		for (c = 0; c < (f.stall ? 1 : steps[i].ncmds); c++)
+			fault_case(&w, &f, i, c);
+	}
+	printf("# faults injected (%s): %d\n", name, injected);
+	printf("# %d cases in %llu ms\n", cases, (unsigned long long)(now_ms() - t));
+
+	free(w.stream);
+	for (i = 1; i >= 0; i--)
+		vfio_pci_device_cleanup(dev[i]);
+	iommu_cleanup(iommu);
+	return failures ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* --- race --- */
+
+#define MAX_VFS		8
+#define MAX_THREADS	8
+
+static const u32 valid_states[] = {
+	RUNNING, STOP, STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, PRE_COPY_P2P,
+};
+
+struct vf {
+	struct vfio_pci_device *dev;
+	const char *bdf;
+	u8 stream[4096];	/* a stream this VF saved, for RESUMING */
+	size_t len;
+	pthread_mutex_t lock;	/* protects @stream and @len */
+};
+
+struct worker {
+	pthread_t thread;
+	struct vf *vf;
+	unsigned int seed;
+	int iterations;
+	u64 deadline;
+	long done;
+	long errs[128];
+	char why[160];
+};
+
+static struct iommu *race_iommu;
+
+/*
+ * Whether a failed call is acceptable: any errno is, but the uAPI calls
+ * that cannot fail on a sane device must not, unless the PF is disturbed.
+ */
+static bool race_check(struct worker *wk, const char *what, int ret,
+		       bool must_work)
+{
+	if (ret < 0 && -ret < (int)ARRAY_SIZE(wk->errs))
+		wk->errs[-ret]++;
+	if (!ret || (!must_work && ret < 0))
+		return true;
+	snprintf(wk->why, sizeof(wk->why), "%s: %s: %s", wk->vf->bdf, what,
+		 ret < 0 ? strerror(-ret) : "not an errno");
+	return false;
+}
+
+/* Use a data fd a state change returned, at random, then close it */
+static void race_use_fd(struct worker *wk, int data_fd, u32 state)
+{
+	struct vf *vf = wk->vf;
+	u8 buf[4096];
+	ssize_t n;
+
+	switch (rand_r(&wk->seed) % 3) {
+	case 0:
+		break;
+	case 1:
+		if (state == RESUMING) {
+			pthread_mutex_lock(&vf->lock);
+			memcpy(buf, vf->stream, vf->len);
+			n = vf->len;
+			pthread_mutex_unlock(&vf->lock);
+			/* All of it, or a part */
+			if (n && rand_r(&wk->seed) % 2)
+				n = rand_r(&wk->seed) % n;
+			if (write(data_fd, buf, n) < 0 && errno == 0)
+				snprintf(wk->why, sizeof(wk->why), "write without errno");
+		} else {
+			n = read(data_fd, buf, sizeof(buf));
+			if (n > 0 && state == STOP_COPY) {
+				pthread_mutex_lock(&vf->lock);
+				memcpy(vf->stream, buf, n);
+				vf->len = n;
+				pthread_mutex_unlock(&vf->lock);
+			}
+		}
+		break;
+	case 2:
+		n = read(data_fd, buf, sizeof(buf));
+		n = write(data_fd, buf, sizeof(buf));
+		(void)n;
+		break;
+	}
+	close(data_fd);
+}
+
+static void *race_thread(void *arg)
+{
+	struct worker *wk = arg;
+	int fd = wk->vf->dev->fd, data_fd, ret, i;
+	u32 state;
+	u64 size;
+
+	for (i = 0; i < wk->iterations && !wk->why[0]; i++, wk->done++) {
+		if (wk->deadline && now_ms() > wk->deadline)
+			break;
+		switch (rand_r(&wk->seed) % 8) {
+		case 0:
+			ret = dev_reset(fd);
+			race_check(wk, "VFIO_DEVICE_RESET", ret, false);
+			break;
+		case 1:
+			ret = mig_data_size(fd, &size);
+			race_check(wk, "data size", ret, false);
+			break;
+		case 2:
+			ret = mig_get(fd, &state);
+			if (race_check(wk, "get state", ret, true) && !ret &&
+			    (state == ERROR_STATE || state >= ARRAY_SIZE(state_names)))
+				snprintf(wk->why, sizeof(wk->why),
+					 "%s: in state %u", wk->vf->bdf, state);
+			break;
+		default:
+			state = valid_states[rand_r(&wk->seed) %
+					     ARRAY_SIZE(valid_states)];
+			ret = mig_set(fd, state, &data_fd);
+			race_check(wk, state_name(state), ret, false);
+			if (data_fd >= 0)
+				race_use_fd(wk, data_fd, state);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Threads that change the state of every VF at once */
+static bool race_threads(struct vf *vfs, int nr, int threads, int iterations,
+			 u64 deadline, long *total)
+{
+	static struct worker wk[MAX_VFS * MAX_THREADS];
+	long errs[128] = {};
+	bool ok = true;
+	int i, e, n = nr * threads;
+
+	for (i = 0; i < n; i++) {
+		wk[i].vf = &vfs[i % nr];
+		wk[i].seed = i * 7919 + (unsigned int)now_ms();
+		wk[i].iterations = iterations;
+		wk[i].deadline = deadline;
+		VFIO_ASSERT_EQ(pthread_create(&wk[i].thread, NULL, race_thread,
+					      &wk[i]), 0);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(wk[i].thread, NULL);
+		*total += wk[i].done;
+		for (e = 0; e < (int)ARRAY_SIZE(errs); e++)
+			errs[e] += wk[i].errs[e];
+		if (wk[i].why[0]) {
+			printf("# %s\n", wk[i].why);
+			ok = false;
+		}
+	}
+	for (e = 0; e < (int)ARRAY_SIZE(errs); e++)
+		if (errs[e])
+			printf("# calls failed with %s: %ld\n", strerror(e), errs[e]);
+	return ok;
+}
+
+/* A reset in every state returns to RUNNING and disables the data fd */
+static bool race_reset_every_state(struct vf *vf)
+{
+	int fd = vf->dev->fd, data_fd, ret, i;
+	u8 byte = 0;
+	u32 state;
+	ssize_t n;
+
+	for (i = 0; i < (int)ARRAY_SIZE(valid_states); i++) {
+		ret = dev_reset(fd);
+		if (!ret)
+			ret = mig_set(fd, valid_states[i], &data_fd);
+		if (ret) {
+			printf("# %s: reaching %s: %s\n", vf->bdf,
+			       state_name(valid_states[i]), strerror(-ret));
+			return false;
+		}
+		ret = dev_reset(fd);
+		if (ret || mig_get(fd, &state) || state != RUNNING) {
+			printf("# %s: reset in %s: %s\n", vf->bdf,
+			       state_name(valid_states[i]),
+			       ret ? strerror(-ret) : "not RUNNING");
+			return false;
+		}
+		if (data_fd < 0)
+			continue;
+		if (valid_states[i] == RESUMING)
+			n = write(data_fd, &byte, 1);
+		else
+			n = read(data_fd, &byte, 1);
+		close(data_fd);
+		if (n != -1 || errno != ENODEV) {
+			printf("# %s: the data fd of %s works after a reset\n",
+			       vf->bdf, state_name(valid_states[i]));
+			return false;
+		}
+	}
+	return true;
+}
+
+struct closer {
+	pthread_t thread;
+	struct vf *vf;
+	int data_fd;
+	bool resume;
+	size_t bytes;
+	int err;
+};
+
+/*
+ * Read the saving data fd or write a whole stream to the resuming one, a
+ * byte at a time, until the fd fails: the device is closed meanwhile.
+ */
+static void *closer_thread(void *arg)
+{
+	struct closer *c = arg;
+	int polls = 0;
+	u8 byte;
+	ssize_t n;
+
+	while (polls < 5000) {
+		if (c->resume) {
+			byte = c->bytes < c->vf->len ? c->vf->stream[c->bytes] : 0;
+			n = write(c->data_fd, &byte, 1);
+		} else {
+			n = read(c->data_fd, &byte, 1);
+		}
+		if (n < 0) {
+			c->err = errno;
+			return NULL;
+		}
+		c->bytes += n;
+		/* The end of the saved stream: wait for the close */
+		if (!n)
+			polls++;
+		usleep(20);
+	}
+	return NULL;
+}
+
+/* Save a stream of @vf, for the resumes */
+static bool race_save(struct vf *vf)
+{
+	int fd = vf->dev->fd, data_fd, ret;
+	ssize_t n;
+
+	ret = dev_reset(fd);
+	if (!ret)
+		ret = mig_set(fd, STOP_COPY, &data_fd);
+	if (ret) {
+		printf("# %s: STOP_COPY: %s\n", vf->bdf, strerror(-ret));
+		return false;
+	}
+	n = read_fd(data_fd, vf->stream, sizeof(vf->stream));
+	close(data_fd);
+	vf->len = n > 0 ? n : 0;
+	return n > 0 && !dev_reset(fd);
+}
+
+/*
+ * Close the device while another thread reads the saving data fd or writes
+ * the resuming one: the fd is disabled, the device reopens and works.
+ * Returns whether the close came before the end of the stream in @mid.
+ */
+static bool race_close_mid(struct vf *vf, bool resume, bool *mid)
+{
+	struct closer c = { .vf = vf, .resume = resume };
+	struct vfio_pci_device *dev = vf->dev;
+	u32 state = resume ? RESUMING : STOP_COPY;
+	int ret;
+
+	ret = mig_set(dev->fd, state, &c.data_fd);
+	if (ret) {
+		printf("# %s: %s: %s\n", vf->bdf, state_name(state), strerror(-ret));
+		return false;
+	}
+	VFIO_ASSERT_EQ(pthread_create(&c.thread, NULL, closer_thread, &c), 0);
+	usleep(rand() % 2000);
+	vfio_pci_device_cleanup(dev);
+	pthread_join(c.thread, NULL);
+	close(c.data_fd);
+	vf->dev = vfio_pci_device_init(vf->bdf, race_iommu);
+	*mid = c.bytes < vf->len;
+	/* Past the end of a resumed stream, more data is refused */
+	if (c.err != ENODEV && !(resume && !*mid && c.err == EINVAL)) {
+		printf("# %s: the data fd of %s ended with %s after %zu bytes\n",
+		       vf->bdf, state_name(state),
+		       c.err ? strerror(c.err) : "no error", c.bytes);
+		return false;
+	}
+	ret = mig_get(vf->dev->fd, &state);
+	if (ret || state != RUNNING) {
+		printf("# %s: reopened in %s\n", vf->bdf, state_name(state));
+		return false;
+	}
+	return true;
+}
+
+static int race_main(int argc, char *argv[], char **bdfs, int nr)
+{
+	struct vf vfs[MAX_VFS] = {};
+	int iterations = 200, threads = 3, seconds = 0, opt, i, k;
+	bool tolerant = false, ok, mid;
+	int closes_mid = 0;
+	long total = 0;
+	u64 t;
+
+	while ((opt = getopt(argc, argv, "i:j:T:x")) != -1) {
+		switch (opt) {
+		case 'i':
+			iterations = atoi(optarg);
+			break;
+		case 'T':
+			seconds = atoi(optarg);
+			break;
+		case 'j':
+			threads = atoi(optarg);
+			break;
+		case 'x':
+			tolerant = true;
+			break;
+		default:
+			return KSFT_FAIL;
+		}
+	}
+	VFIO_ASSERT_LE(nr, MAX_VFS);
+	VFIO_ASSERT_LE(threads, MAX_THREADS);
+	VFIO_ASSERT_GE(threads, 1);
+
+	race_iommu = iommu_init(MODE_IOMMUFD);
+	for (i = 0; i < nr; i++) {
+		vfs[i].bdf = bdfs[i];
+		vfs[i].dev = vfio_pci_device_init(bdfs[i], race_iommu);
+		pthread_mutex_init(&vfs[i].lock, NULL);
+	}
+
+	t = now_ms();
+	ok = race_threads(vfs, nr, threads, iterations,
+			  seconds ? now_ms() + seconds * 1000ull : 0, &total);
+	if (!tolerant)
+		report(ok, "race: %d threads on each of %d VFs, %d iterations each",
+		       threads, nr, iterations);
+	printf("# race iterations: %ld\n", total);
+	printf("# %ld iterations in %llu ms\n", total,
+	       (unsigned long long)(now_ms() - t));
+
+	if (!tolerant) {
+		for (ok = true, i = 0; i < nr; i++)
+			ok &= race_reset_every_state(&vfs[i]);
+		report(ok, "race: a reset in every state: RUNNING, data fd disabled");
+
+		for (ok = true, i = 0; i < nr; i++)
+			ok &= race_save(&vfs[i]);
+		for (k = 0; ok && k < 10; k++) {
+			for (i = 0; i < nr; i++) {
+				ok &= race_close_mid(&vfs[i], k % 2, &mid);
+				closes_mid += mid;
+			}
+		}
+		report(ok, "race: closes mid-save, mid-resume: data fd disabled, reopens RUNNING");
+		printf("# %d of %d closes came before the end of the stream\n",
+		       closes_mid, 10 * nr);
+	}
+
+	for (i = nr - 1; i >= 0; i--) {
+		vfio_pci_device_cleanup(vfs[i].dev);
+		pthread_mutex_destroy(&vfs[i].lock);
+	}
+	iommu_cleanup(race_iommu);
+	return failures ? KSFT_FAIL : KSFT_PASS;
+}
+
+int main(int argc, char *argv[])
+{
+	char **bdfs;
+	int nr;
+
+	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nr);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s fault|race [options] BDF...\n", argv[0]);
+		return KSFT_SKIP;
+	}
+	if (!strcmp(argv[1], "fault"))
+		return fault_main(argc - 1, argv + 1, bdfs, nr);
+	if (!strcmp(argv[1], "race"))
+		return race_main(argc - 1, argv + 1, bdfs, nr);
+	fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
+	return KSFT_FAIL;
+}
