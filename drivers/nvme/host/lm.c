@@ -410,14 +410,14 @@ static int nvme_lm_submit(struct nvme_ctrl *ctrl, struct pci_dev *vf,
 	ret = __nvme_submit_sync_cmd(ctrl->admin_q, c, NULL, buf, len,
 				     NVME_QID_ANY, 0);
 	if (ret > 0)
-		dev_err(&vf->dev, "%s (CDW10 %#x) failed: %s (status %#x)\n",
-			nvme_get_admin_opcode_str(opcode),
-			le32_to_cpu(c->common.cdw10),
-			nvme_get_error_status_str(ret), ret);
+		dev_err_ratelimited(&vf->dev, "%s (CDW10 %#x) failed: %s (status %#x)\n",
+				    nvme_get_admin_opcode_str(opcode),
+				    le32_to_cpu(c->common.cdw10),
+				    nvme_get_error_status_str(ret), ret);
 	else if (ret < 0)
-		dev_err(&vf->dev, "%s (CDW10 %#x) failed: %pe\n",
-			nvme_get_admin_opcode_str(opcode),
-			le32_to_cpu(c->common.cdw10), ERR_PTR(ret));
+		dev_err_ratelimited(&vf->dev, "%s (CDW10 %#x) failed: %pe\n",
+				    nvme_get_admin_opcode_str(opcode),
+				    le32_to_cpu(c->common.cdw10), ERR_PTR(ret));
 	return nvme_lm_status_to_errno(ret);
 }
 
@@ -675,7 +675,7 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 	if (!ret) {
 		ret = nvme_lm_state_hdr_size(hdr, size);
 		if (ret)
-			dev_err(&vf->dev, "controller state size overflows\n");
+			dev_err_ratelimited(&vf->dev, "controller state size overflows\n");
 	}
 	kfree(hdr);
 out_put:

@@ -323,9 +323,9 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 			ret = nvmevf_resume_feed(migf, bounce, n);
 			if (ret) {
 				if (!rejected)
-					dev_err(nvmevf_dev(migf->nvdev),
-						"migration stream rejected: %s\n",
-						p->status.msg);
+					dev_err_ratelimited(nvmevf_dev(migf->nvdev),
+							    "migration stream rejected: %s\n",
+							    p->status.msg);
 				done = ret;
 				goto out;
 			}
@@ -382,13 +382,13 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 
 	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
 	if (ret) {
-		dev_err(dev, "cannot size the controller state: %pe\n",
-			ERR_PTR(ret));
+		dev_err_ratelimited(dev, "cannot size the controller state: %pe\n",
+				    ERR_PTR(ret));
 		return ret;
 	}
 	if (len > nvdev->max_state) {
-		dev_err(dev, "controller state of %zu bytes exceeds max_state_size (%zu)\n",
-			len, nvdev->max_state);
+		dev_err_ratelimited(dev, "controller state of %zu bytes exceeds max_state_size (%zu)\n",
+				    len, nvdev->max_state);
 		return -EFBIG;
 	}
 
@@ -397,15 +397,15 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 		return -ENOMEM;
 	ret = nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, state, len);
 	if (ret) {
-		dev_err(dev, "cannot read the controller state: %pe\n",
-			ERR_PTR(ret));
+		dev_err_ratelimited(dev, "cannot read the controller state: %pe\n",
+				    ERR_PTR(ret));
 		goto err;
 	}
 	ret = nvmevf_stream_check_state(state, len, NVMEVF_CSV,
 					nvdev->fmt.csuuidi, &st);
 	if (ret) {
-		dev_err(dev, "the controller returned a bad state: %s\n",
-			st.msg);
+		dev_err_ratelimited(dev, "the controller returned a bad state: %s\n",
+				    st.msg);
 		ret = -EIO;
 		goto err;
 	}
@@ -461,14 +461,14 @@ static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
 	guard(mutex)(&migf->lock);
 	ret = nvmevf_stream_finish(p);
 	if (ret) {
-		dev_err(dev, "migration stream rejected: %s\n", p->status.msg);
+		dev_err_ratelimited(dev, "migration stream rejected: %s\n", p->status.msg);
 		return ret;
 	}
 	ret = nvdev->pf->set_state(nvmevf_pdev(nvdev), &p->fmt, p->state,
 				   p->state_len);
 	if (ret)
-		dev_err(dev, "cannot load the controller state: %pe\n",
-			ERR_PTR(ret));
+		dev_err_ratelimited(dev, "cannot load the controller state: %pe\n",
+				    ERR_PTR(ret));
 	return ret;
 }
 
@@ -501,8 +501,8 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 	     new == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
 		ret = nvdev->pf->suspend(pdev, NVME_LM_SUSPEND);
 		if (ret) {
-			dev_err(dev, "cannot suspend the controller: %pe\n",
-				ERR_PTR(ret));
+			dev_err_ratelimited(dev, "cannot suspend the controller: %pe\n",
+					    ERR_PTR(ret));
 			return ERR_PTR(ret);
 		}
 		/*
@@ -522,8 +522,8 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 	     new == VFIO_DEVICE_STATE_PRE_COPY)) {
 		ret = nvdev->pf->resume(pdev);
 		if (ret) {
-			dev_err(dev, "cannot resume the controller: %pe\n",
-				ERR_PTR(ret));
+			dev_err_ratelimited(dev, "cannot resume the controller: %pe\n",
+					    ERR_PTR(ret));
 			return ERR_PTR(ret);
 		}
 		return NULL;
@@ -651,10 +651,10 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 			return ERR_PTR(ret);
 		res = nvmevf_step(nvdev, next);
 		if (IS_ERR(res)) {
-			dev_err(nvmevf_dev(nvdev),
-				"migration state %s -> %s failed: %pe\n",
-				nvmevf_state_name(nvdev->mig_state),
-				nvmevf_state_name(next), res);
+			dev_err_ratelimited(nvmevf_dev(nvdev),
+					    "migration state %s -> %s failed: %pe\n",
+					    nvmevf_state_name(nvdev->mig_state),
+					    nvmevf_state_name(next), res);
 			return res;
 		}
 		nvdev->mig_state = next;
@@ -843,9 +843,9 @@ void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
 	if (nvmevf_suspended(nvdev->mig_state)) {
 		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
 		if (ret)
-			dev_warn(nvmevf_dev(nvdev),
-				 "cannot resume the controller on close: %pe\n",
-				 ERR_PTR(ret));
+			dev_warn_ratelimited(nvmevf_dev(nvdev),
+					     "cannot resume the controller on close: %pe\n",
+					     ERR_PTR(ret));
 	}
 	nvmevf_disable_fds(nvdev);
 	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
