@@ -3,8 +3,8 @@
 #
 # VM test: provision four VFs for nvme-vfio-pci as the documentation tells
 # an operator to, check that each is bound and can migrate, run the VFIO
-# uAPI selftest (vfio_pci_nvme_migration_test) on two of them, then disable
-# SR-IOV with the driver bound.
+# uAPI selftest (vfio_pci_nvme_migration_test, but for the subtests other
+# VM tests run) on two of them, then disable SR-IOV with the driver bound.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
@@ -30,7 +30,10 @@ done
 
 st=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}
 if [ -x "$st/vfio_pci_nvme_migration_test" ]; then
-	"$guest/tap2result.sh" selftest "$st/vfio_pci_nvme_migration_test" "${vfs[0]}" "${vfs[1]}"
+	# The fuzzer and the isolation subtests have VM tests of their own,
+	# which run them on the VFs and guest CPUs they need.
+	"$guest/tap2result.sh" selftest "$st/vfio_pci_nvme_migration_test" \
+		-T resume_fuzz -T isolation_admin -T isolation_replay "${vfs[0]}" "${vfs[1]}"
 	# The other pair, migrating the other way.
 	"$guest/tap2result.sh" selftest-rev "$st/vfio_pci_nvme_migration_test" \
 		-t stop_copy "${vfs[3]}" "${vfs[2]}"
