@@ -124,16 +124,21 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
  * nvme_lm_get_state() - Read the VF's controller state (Migration Receive)
  * @vf: the VF, whose controller must be suspended
  * @fmt: the formats to read
+ * @offset: where in the Controller State data structure to start, a
+ *	multiple of 4
  * @buf: destination, kmalloc()ed or vmalloc()ed
- * @len: bytes to read from offset 0, a multiple of 4
+ * @len: bytes to read, a multiple of 4
  *
  * Issues as many Get Controller State commands as @len needs, each at most
- * &nvme_lm_info.chunk_size bytes.
+ * &nvme_lm_info.chunk_size bytes. A read from offset 0 makes the controller
+ * take a new snapshot of its state, which later offsets read on. Bytes past
+ * the end of the structure are the controller's to fill: a caller that
+ * reads its header that way sizes the structure from it.
  *
  * Return: 0 on success or a negative errno.
  */
 int nvme_lm_get_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
-		      void *buf, size_t len);
+		      size_t offset, void *buf, size_t len);
 
 /**
  * nvme_lm_set_state() - Load controller state into the VF (Migration Send)

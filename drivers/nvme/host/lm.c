@@ -685,17 +685,18 @@ out_put:
 EXPORT_SYMBOL_FOR_MODULES(nvme_lm_state_size, "nvme-vfio-pci");
 
 int nvme_lm_get_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
-		      void *buf, size_t len)
+		      size_t offset, void *buf, size_t len)
 {
 	struct nvme_lm_chunk chunk;
 	struct nvme_command c;
 	struct nvme_ctrl *ctrl;
 	u32 chunk_size;
-	size_t offset;
+	size_t pos, end;
 	u16 cntlid;
 	int ret;
 
-	if (!nvme_lm_xfer_valid(fmt, buf, len))
+	if (!nvme_lm_xfer_valid(fmt, buf, len) || !IS_ALIGNED(offset, 4) ||
+	    check_add_overflow(offset, len, &end))
 		return -EINVAL;
 
 	ctrl = nvme_lm_get(vf, &cntlid);
@@ -704,10 +705,11 @@ int nvme_lm_get_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 
 	/* blk_rq_map_kern() maps kmalloc()ed and vmalloc()ed buffers alike */
 	chunk_size = nvme_lm_chunk_size(ctrl->max_hw_sectors);
-	for (offset = 0; offset < len; offset += chunk.len) {
-		nvme_lm_plan_chunk(&chunk, len, offset, chunk_size);
+	for (pos = offset; pos < end; pos += chunk.len) {
+		nvme_lm_plan_chunk(&chunk, end, pos, chunk_size);
 		nvme_lm_get_state_cmd(&c, cntlid, fmt, &chunk);
-		ret = nvme_lm_submit(ctrl, vf, &c, buf + offset, chunk.len);
+		ret = nvme_lm_submit(ctrl, vf, &c, buf + (pos - offset),
+				     chunk.len);
 		if (ret)
 			break;
 	}

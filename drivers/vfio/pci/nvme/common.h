@@ -28,7 +28,7 @@ struct nvmevf_pf_ops {
 	int (*state_size)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 			  size_t *size);
 	int (*get_state)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
-			 void *buf, size_t len);
+			 size_t offset, void *buf, size_t len);
 	int (*set_state)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 			 const void *buf, size_t len);
 };

@@ -370,41 +370,81 @@ static struct nvmevf_migf *nvmevf_alloc_migf(struct nvmevf_pci_core_device *nvde
 	return migf;
 }
 
-/* Read the state of the suspended controller, sized and checked */
+static int nvmevf_get_state_at(struct nvmevf_pci_core_device *nvdev,
+			       size_t offset, void *buf, size_t len)
+{
+	int ret;
+
+	ret = nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, offset,
+				   buf, len);
+	if (ret)
+		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot read the controller state: %pe\n",
+				    ERR_PTR(ret));
+	return ret;
+}
+
+/* Read the first page of the state into @first and size the state from it */
+static int nvmevf_size_state(struct nvmevf_pci_core_device *nvdev,
+			     void *first, size_t *lenp)
+{
+	struct device *dev = nvmevf_dev(nvdev);
+	int ret;
+
+	ret = nvmevf_get_state_at(nvdev, 0, first, PAGE_SIZE);
+	if (ret)
+		return ret;
+	if (nvmevf_stream_state_size(first, lenp)) {
+		dev_err_ratelimited(dev, "the controller returned a bad state: section sizes overflow\n");
+		return -EIO;
+	}
+	if (*lenp > nvdev->max_state) {
+		dev_err_ratelimited(dev, "controller state of %zu bytes exceeds max_state_size (%zu)\n",
+				    *lenp, nvdev->max_state);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/*
+ * Read the state of the suspended controller, sized and checked. The first
+ * page read holds the header that sizes the state, and all of a state that
+ * fits a page: a save issues one Migration Receive per MDTS chunk (one more
+ * when the rest of a larger state splits unevenly) and holds no more than
+ * the state and that page.
+ */
 static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 			     void **statep, size_t *lenp)
 {
-	struct device *dev = nvmevf_dev(nvdev);
 	struct nvmevf_stream_status st = {};
+	void *first, *state = NULL;
 	size_t len;
-	void *state;
 	int ret;
 
-	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
-	if (ret) {
-		dev_err_ratelimited(dev, "cannot size the controller state: %pe\n",
-				    ERR_PTR(ret));
-		return ret;
-	}
-	if (len > nvdev->max_state) {
-		dev_err_ratelimited(dev, "controller state of %zu bytes exceeds max_state_size (%zu)\n",
-				    len, nvdev->max_state);
-		return -EFBIG;
-	}
-
-	state = kvzalloc(len, GFP_KERNEL_ACCOUNT);
-	if (!state)
+	first = kzalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!first)
 		return -ENOMEM;
-	ret = nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, state, len);
-	if (ret) {
-		dev_err_ratelimited(dev, "cannot read the controller state: %pe\n",
-				    ERR_PTR(ret));
-		goto err;
+	ret = nvmevf_size_state(nvdev, first, &len);
+	if (!ret) {
+		state = nvmevf_state_alloc(len);
+		if (state)
+			memcpy(state, first, min(len, PAGE_SIZE));
+		else
+			ret = -ENOMEM;
+	}
+	kfree(first);
+	if (ret)
+		return ret;
+
+	if (len > PAGE_SIZE) {
+		ret = nvmevf_get_state_at(nvdev, PAGE_SIZE, state + PAGE_SIZE,
+					  len - PAGE_SIZE);
+		if (ret)
+			goto err;
 	}
 	ret = nvmevf_stream_check_state(state, len, NVMEVF_CSV,
 					nvdev->fmt.csuuidi, &st);
 	if (ret) {
-		dev_err_ratelimited(dev, "the controller returned a bad state: %s\n",
+		dev_err_ratelimited(nvmevf_dev(nvdev), "the controller returned a bad state: %s\n",
 				    st.msg);
 		ret = -EIO;
 		goto err;

@@ -59,6 +59,7 @@
 #include <linux/sprintf.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
+#include <linux/vmalloc.h>
 
 #include "stream.h"
 
@@ -173,6 +174,46 @@ static bool nvmevf_dwords(const u8 field[16], size_t *bytes)
 }
 
 /**
+ * nvmevf_stream_state_size() - Size a Controller State data structure
+ * @hdr: its header
+ * @len: set to the size in bytes of the header and both sections
+ *
+ * Return: 0, or -EOVERFLOW if the section sizes do not fit a size_t.
+ */
+int nvmevf_stream_state_size(const struct nvme_ctrl_state_hdr *hdr,
+			     size_t *len)
+{
+	size_t css, vss, total;
+
+	if (!nvmevf_dwords(hdr->nvmecss, &css) ||
+	    !nvmevf_dwords(hdr->vss, &vss) ||
+	    check_add_overflow(sizeof(*hdr), css, &total) ||
+	    check_add_overflow(total, vss, len))
+		return -EOVERFLOW;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_state_size);
+
+/**
+ * nvmevf_state_alloc() - Allocate a buffer for a controller state
+ * @len: its size in bytes, not 0
+ *
+ * Beyond a page kmalloc() rounds a buffer up to a power of two, so a large
+ * state comes from vmalloc(), which rounds it up to a page: a migrating VF
+ * holds no more than its state and a page.
+ *
+ * Return: the zeroed buffer, charged to the caller's memory cgroup and
+ * freed with kvfree(), or NULL.
+ */
+void *nvmevf_state_alloc(size_t len)
+{
+	if (len <= PAGE_SIZE)
+		return kzalloc(len, GFP_KERNEL_ACCOUNT);
+	return __vmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+}
+EXPORT_SYMBOL_IF_KUNIT(nvmevf_state_alloc);
+
+/**
  * nvmevf_stream_check_state() - Check a Controller State data structure
  * @state: the structure
  * @len: its size in bytes
@@ -200,13 +241,13 @@ int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state of %zu bytes is shorter than its header",
 				     len);
-	if (!nvmevf_dwords(hdr->nvmecss, &css) ||
-	    !nvmevf_dwords(hdr->vss, &vss) ||
-	    check_add_overflow(sizeof(*hdr), css, &total) ||
-	    check_add_overflow(total, vss, &total) || total != len)
+	if (nvmevf_stream_state_size(hdr, &total) || total != len)
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state header sizes NVMECSS %16phN VSS %16phN do not match its %zu bytes",
 				     hdr->nvmecss, hdr->vss, len);
+	/* Both fit: they add up to @len */
+	css = get_unaligned_le64(hdr->nvmecss) * 4;
+	vss = len - sizeof(*hdr) - css;
 	if (!(hdr->csattr & NVME_CTRL_STATE_CSATTR_SUSPENDED))
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state was not saved from a suspended controller");
@@ -249,7 +290,7 @@ void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 {
 	memset(p, 0, sizeof(*p));
 	p->info = info;
-	/* Beyond INT_MAX kvmalloc() warns instead of failing */
+	/* Keep state buffers below INT_MAX, as kvmalloc() does */
 	p->max_state = min_t(size_t, max_state, INT_MAX);
 	p->allow_ioq_only = allow_ioq_only;
 	p->phase = NVMEVF_PARSE_HDR;
@@ -301,7 +342,7 @@ static int nvmevf_parse_hdr(struct nvmevf_stream_parser *p)
 			return nvmevf_reject(&p->status, NVMEVF_ERR_TOO_LARGE,
 					     "controller state of %llu bytes exceeds the %zu bytes this destination accepts",
 					     length, p->max_state);
-		p->state = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+		p->state = nvmevf_state_alloc(length);
 		if (!p->state)
 			return nvmevf_reject(&p->status, NVMEVF_ERR_NOMEM,
 					     "no memory for a controller state of %llu bytes",

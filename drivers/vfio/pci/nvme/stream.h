@@ -146,7 +146,7 @@ enum nvmevf_parse_phase {
  * @hdr: header of the current record
  * @compat: the compatibility description received
  * @tail: trailer of the current record
- * @state: the controller state received, kvmalloc()ed
+ * @state: the controller state received, from nvmevf_state_alloc()
  * @state_len: its size in bytes
  * @fmt: the destination's format indexes for @state, once @compat is checked
  * @status: the verdict, sticky once an error is found
@@ -178,6 +178,9 @@ void nvmevf_stream_put_compat(struct nvmevf_compat_rec *rec,
 void nvmevf_stream_put_state(struct nvmevf_rec_hdr *hdr,
 			     struct nvmevf_rec_tail *tail,
 			     const void *state, size_t len);
+int nvmevf_stream_state_size(const struct nvme_ctrl_state_hdr *hdr,
+			     size_t *len);
+void *nvmevf_state_alloc(size_t len);
 int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 			      bool vendor, struct nvmevf_stream_status *st);
 
