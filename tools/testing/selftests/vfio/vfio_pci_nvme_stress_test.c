@@ -43,29 +43,8 @@
 
 #include <libvfio.h>
 
-#define QMP_PORT	"/dev/virtio-ports/org.nvfio.qmp"
-#define QMP_NVME	"/machine/peripheral/nvme0"
-
-#define ERROR_STATE	VFIO_DEVICE_STATE_ERROR
-#define RUNNING		VFIO_DEVICE_STATE_RUNNING
-#define STOP		VFIO_DEVICE_STATE_STOP
-#define STOP_COPY	VFIO_DEVICE_STATE_STOP_COPY
-#define RESUMING	VFIO_DEVICE_STATE_RESUMING
-#define RUNNING_P2P	VFIO_DEVICE_STATE_RUNNING_P2P
-#define PRE_COPY	VFIO_DEVICE_STATE_PRE_COPY
-#define PRE_COPY_P2P	VFIO_DEVICE_STATE_PRE_COPY_P2P
-
-static const char *const state_names[] = {
-	[ERROR_STATE] = "ERROR", [STOP] = "STOP", [RUNNING] = "RUNNING",
-	[STOP_COPY] = "STOP_COPY", [RESUMING] = "RESUMING",
-	[RUNNING_P2P] = "RUNNING_P2P", [PRE_COPY] = "PRE_COPY",
-	[PRE_COPY_P2P] = "PRE_COPY_P2P",
-};
-
-static const char *state_name(u32 state)
-{
-	return state < ARRAY_SIZE(state_names) ? state_names[state] : "?";
-}
+#include "vfio_pci_nvme_mig.h"
+#include "vfio_pci_nvme_qmp.h"
 
 static u64 now_ms(void)
 {
@@ -73,92 +52,6 @@ static u64 now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
-}
-
-/* --- The VFIO migration uAPI, on a raw device fd --- */
-
-static int feature(int fd, u32 flags, void *data, size_t size)
-{
-	u64 buf[8] = {};
-	struct vfio_device_feature *f = (void *)buf;
-
-	f->argsz = sizeof(*f) + size;
-	f->flags = flags;
-	memcpy(f->data, data, size);
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(data, f->data, size);
-	return 0;
-}
-
-/* Move to @state: 0 and the new data fd (or -1) in @data_fd, or -errno */
-static int mig_set(int fd, u32 state, int *data_fd)
-{
-	struct vfio_device_feature_mig_state ms = { .device_state = state };
-	int ret;
-
-	ret = feature(fd, VFIO_DEVICE_FEATURE_SET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
-	*data_fd = ret ? -1 : ms.data_fd;
-	return ret;
-}
-
-static int mig_get(int fd, u32 *state)
-{
-	struct vfio_device_feature_mig_state ms = {};
-	int ret;
-
-	ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms));
-	*state = ms.device_state;
-	return ret;
-}
-
-static int mig_data_size(int fd, u64 *len)
-{
-	struct vfio_device_feature_mig_data_size ds = {};
-	int ret;
-
-	ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
-		      VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds));
-	*len = ds.stop_copy_length;
-	return ret;
-}
-
-static int dev_reset(int fd)
-{
-	return ioctl(fd, VFIO_DEVICE_RESET, NULL) ? -errno : 0;
-}
-
-/* Read what @fd offers into @buf (up to @cap bytes): the length or -errno */
-static ssize_t read_fd(int fd, u8 *buf, size_t cap)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < cap) {
-		n = read(fd, buf + len, cap - len);
-		if (n < 0)
-			return len && errno == ENOMSG ? (ssize_t)len : -errno;
-		if (!n)
-			break;
-		len += n;
-	}
-	return len;
-}
-
-static int write_fd(int fd, const u8 *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* The open file descriptors of this process */
@@ -173,79 +66,6 @@ static int count_fds(void)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n - 1;	/* the directory's own */
-}
-
-/* --- QMP, to the VM's own QEMU --- */
-
-static int qmp_fd = -1;
-static unsigned int qmp_seq;
-
-/* Run one QMP command; returns 0 and the text after "return": in @ret */
-static int qmp(const char *cmd, const char *args, char *ret, size_t retlen)
-{
-	static char buf[65536];
-	static size_t have;
-	char tag[32], req[512], *nl, *p;
-	ssize_t n;
-
-	snprintf(tag, sizeof(tag), "\"nvfio-stress-%u\"", ++qmp_seq);
-	n = snprintf(req, sizeof(req), "{\"execute\": \"%s\"%s%s%s, \"id\": %s}\n",
-		     cmd, args ? ", \"arguments\": " : "", args ? args : "",
-		     "", tag);
-	VFIO_ASSERT_EQ(write(qmp_fd, req, n), n);
-	for (;;) {
-		nl = memchr(buf, '\n', have);
-		if (!nl) {
-			VFIO_ASSERT_LT(have, sizeof(buf) - 1);
-			n = read(qmp_fd, buf + have, sizeof(buf) - 1 - have);
-			VFIO_ASSERT_GT(n, 0, "QMP port closed\n");
-			have += n;
-			continue;
-		}
-		*nl = '\0';
-		if (strstr(buf, tag)) {
-			p = strstr(buf, "\"return\":");
-			if (p && ret)
-				snprintf(ret, retlen, "%s", p + 9);
-			n = p ? 0 : -EIO;
-			if (!p)
-				fprintf(stderr, "QMP %s failed: %s\n", cmd, buf);
-		} else {
-			n = 1;	/* the greeting, an event or an old answer */
-		}
-		have -= nl + 1 - buf;
-		memmove(buf, nl + 1, have);
-		if (n <= 0)
-			return n;
-	}
-}
-
-static void qmp_open(void)
-{
-	qmp_fd = open(QMP_PORT, O_RDWR | O_NOCTTY);
-	VFIO_ASSERT_GE(qmp_fd, 0, "no QMP port %s\n", QMP_PORT);
-	/* The monitor may have negotiated its capabilities with another user */
-	qmp("qmp_capabilities", NULL, NULL, 0);
-}
-
-static void qom_set(const char *prop, long value)
-{
-	char args[256];
-
-	snprintf(args, sizeof(args),
-		 "{\"path\": \"%s\", \"property\": \"%s\", \"value\": %ld}",
-		 QMP_NVME, prop, value);
-	VFIO_ASSERT_EQ(qmp("qom-set", args, NULL, 0), 0);
-}
-
-static long qom_get(const char *prop)
-{
-	char args[256], ret[64];
-
-	snprintf(args, sizeof(args), "{\"path\": \"%s\", \"property\": \"%s\"}",
-		 QMP_NVME, prop);
-	VFIO_ASSERT_EQ(qmp("qom-get", args, ret, sizeof(ret)), 0);
-	return strtol(ret, NULL, 0);
 }
 
 /* --- fault: the matrix --- */
