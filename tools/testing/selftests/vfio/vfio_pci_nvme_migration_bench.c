@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Benchmark of the live migration of NVMe VFs (nvme-vfio-pci): the device's
+ * share of a migration's downtime, against the floor of the same PF
+ * commands issued back to back from userspace.
+ *
+ * VF A runs the userspace NVMe driver with each of the given numbers of I/O
+ * queue pairs and migrates to VF B and back, REPS times for each number.
+ * Each migration times the arcs of the downtime: on the source
+ * RUNNING->RUNNING_P2P, ->STOP, STOP->STOP_COPY with the read of the data
+ * fd to its end; on the destination STOP->RESUMING with the write of the
+ * stream, RESUMING->STOP, STOP->RUNNING. The floor is the same state moved
+ * by the same commands (Migration Send Suspend, Migration Receive Get
+ * Controller State, Migration Send Set Controller State and Resume),
+ * issued through the NVMe admin passthrough of the PF, in the chunks
+ * nvme-pci uses. Also measured: the Migration Send and Receive commands of
+ * each migration, from the counters of QEMU's NVMe model (over QMP); the
+ * kernel memory the migration holds, as charged to this process' memory
+ * cgroup; and PAIRS pairs of VFs migrating at once against the same pairs
+ * one after the other.
+ *
+ * usage: vfio_pci_nvme_migration_bench -p /dev/nvmeN -s SCID_A,SCID_B -c CHUNK
+ *            [-q 1,16,...] [-r REPS] [-o FILE] BDF_A BDF_B [BDF_SRC BDF_DST]...
+ *   -p  the PF's controller, for the floor
+ *   -s  the secondary controller IDs of A and B
+ *   -c  the largest transfer of the PF's admin queue in bytes, as nvme-pci
+ *       chunks the controller state (its MDTS, at most 1 MiB)
+ *   -q  I/O queue pair counts for A (default 1)
+ *   -r  migrations per count (default 50)
+ *   -o  file for the figures as JSON, FILE.dat gets them for gnuplot
+ * The pairs after A and B migrate at once with A and B (without a further
+ * pair there is no concurrent run). Prints the figures as a table. The
+ * memory figures need a memory cgroup of this process' own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/nvme_ioctl.h>
+#include <linux/sizes.h>
+
+#include <libvfio.h>
+
+#include "vfio_pci_nvme_drv.h"
+#include "vfio_pci_nvme_mig.h"
+#include "vfio_pci_nvme_qmp.h"
+
+#define MAX_COUNTS	8
+#define MAX_PAIRS	32
+#define STREAM_MAX	SZ_4M
+/* The stream around the controller state: compatibility record, state record */
+#define STREAM_OVERHEAD	(64 + 24 + 8)
+/* memcg flushes its statistics at least this often */
+#define MEMCG_FLUSH_US	2500000
+
+/* The userspace driver's own memory; the IOVA allocator takes powers of 2 */
+static_assert(MEM_PAGES * PAGE <= SZ_1M);
+
+enum arc {
+	ARC_P2P, ARC_STOP, ARC_SAVE, ARC_RESUMING, ARC_LOAD, ARC_RUN, NR_ARCS,
+};
+
+static const char *const arc_names[NR_ARCS] = {
+	"src RUNNING->RUNNING_P2P", "src RUNNING_P2P->STOP",
+	"src STOP->STOP_COPY+read", "dst STOP->RESUMING+write",
+	"dst RESUMING->STOP", "dst STOP->RUNNING",
+};
+
+struct opts {
+	const char *pf;
+	int scid[2];
+	size_t chunk;
+	int counts[MAX_COUNTS];
+	int ncounts;
+	int reps;
+	const char *out;
+};
+
+/* A pair of VFs: the source runs a userspace driver */
+struct pair {
+	struct vfio_pci_device *dev[2];
+	struct nvme_drv drv;
+	int src;		/* which of @dev holds the state now */
+	u8 *stream;
+	u64 ns;			/* the last migration's device share */
+};
+
+struct stats {
+	double median, p10, p90;
+};
+
+struct result {
+	int queues;
+	size_t state;
+	struct stats arc[NR_ARCS];
+	struct stats total, floor;
+	double sends, recvs;
+	long min_cmds;
+	long mem_src, mem_dst, mem_after;
+};
+
+static struct iommu *iommu;
+static struct iova_allocator *iovas;
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median and 10th/90th percentiles of @n samples in ns, in ms */
+static struct stats stats_of(u64 *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return (struct stats){ v[n / 2] / 1e6, v[(n - 1) / 10] / 1e6,
+			       v[(n - 1) * 9 / 10] / 1e6 };
+}
+
+static void map_region(struct dma_region *r, size_t size)
+{
+	r->size = size;
+	r->vaddr = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r->vaddr == MAP_FAILED)
+		die("mmap", errno);
+	r->iova = iova_allocator_alloc(iovas, size);
+	iommu_map(iommu, r);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = PAGE;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/*
+ * Enable @p's source with @nr I/O queue pairs: pair 1 in the driver's own
+ * memory, the others in @qmem, two pages each.
+ */
+static void enable_queues(struct pair *p, struct dma_region *qmem, int nr)
+{
+	struct nvme_queue q;
+	int i, ret;
+
+	ret = nvme_enable(&p->drv, p->dev[p->src], nr);
+	if (ret)
+		die("enabling the controller", ret);
+	for (i = 2; i <= nr; i++) {
+		q.qid = i;
+		q.sq_iova = qmem->iova + (size_t)(2 * (i - 2)) * PAGE;
+		q.cq_iova = q.sq_iova + PAGE;
+		ret = nvme_create_pair(&p->drv, &q, 2);
+		if (ret)
+			die("creating an I/O queue pair", ret);
+	}
+}
+
+static void set_state(struct vfio_pci_device *dev, u32 state, int *fd)
+{
+	int ret, unused;
+
+	ret = mig_set(dev->fd, state, fd ? fd : &unused);
+	if (ret) {
+		fprintf(stderr, "bench: %s -> %s: %s\n", dev->bdf,
+			state_name(state), strerror(-ret));
+		exit(1);
+	}
+}
+
+static u64 timed_set(struct vfio_pci_device *dev, u32 state, int *fd)
+{
+	u64 t = now_ns();
+
+	set_state(dev, state, fd);
+	return now_ns() - t;
+}
+
+/*
+ * Migrate @p from its source, in RUNNING, to the other VF, in STOP, which
+ * ends in RUNNING; @t gets the time of each arc in ns. Returns the length
+ * of the stream.
+ */
+static size_t migrate(struct pair *p, u64 t[NR_ARCS])
+{
+	struct vfio_pci_device *s = p->dev[p->src], *d = p->dev[!p->src];
+	ssize_t len;
+	u64 t0;
+	int fd;
+
+	t[ARC_P2P] = timed_set(s, RUNNING_P2P, NULL);
+	t[ARC_STOP] = timed_set(s, STOP, NULL);
+	t0 = now_ns();
+	set_state(s, STOP_COPY, &fd);
+	len = read_fd(fd, p->stream, STREAM_MAX);
+	t[ARC_SAVE] = now_ns() - t0;
+	if (len < 0)
+		die("reading the saving data fd", len);
+	close(fd);
+	t0 = now_ns();
+	set_state(d, RESUMING, &fd);
+	if (write_fd(fd, p->stream, len))
+		die("writing the resuming data fd", errno);
+	t[ARC_RESUMING] = now_ns() - t0;
+	t[ARC_LOAD] = timed_set(d, STOP, NULL);
+	close(fd);
+	t[ARC_RUN] = timed_set(d, RUNNING, NULL);
+	/* The old source, stopped, is the next destination */
+	set_state(s, STOP, NULL);
+	p->src = !p->src;
+	return len;
+}
+
+/* --- The floor: the PF's admin passthrough --- */
+
+static int pf_fd = -1;
+
+static int pf_cmd(u8 opcode, u32 cdw10, u32 cdw11, u64 off, void *buf,
+		  u32 len, u32 numd)
+{
+	struct nvme_admin_cmd c = {
+		.opcode = opcode,
+		.addr = (uintptr_t)buf,
+		.data_len = len,
+		.cdw10 = cdw10,
+		.cdw11 = cdw11,
+		.cdw12 = (u32)off,
+		.cdw13 = off >> 32,
+		.cdw15 = numd,
+	};
+	int ret = ioctl(pf_fd, NVME_IOCTL_ADMIN_CMD, &c);
+
+	if (ret)
+		fprintf(stderr, "bench: PF command %#x CDW10 %#x: %s\n", opcode,
+			cdw10, ret < 0 ? strerror(errno) : "NVMe error status");
+	return ret < 0 ? -errno : ret ? -EIO : 0;
+}
+
+static int pf_suspend(int scid)
+{
+	return pf_cmd(NVME_ADM_MIG_SEND, 0, scid | 1 << 16, 0, NULL, 0, 0);
+}
+
+static int pf_resume(int scid)
+{
+	return pf_cmd(NVME_ADM_MIG_SEND, 1, scid, 0, NULL, 0, 0);
+}
+
+/* CSVI and CSUUIDI as the driver picks them: version 0, first vendor UUID */
+static void pf_formats(int *csvi, int *csuuidi)
+{
+	u8 *id = calloc(1, PAGE);
+	int i, ret;
+
+	VFIO_ASSERT_NOT_NULL(id);
+	ret = pf_cmd(NVME_ADM_IDENTIFY, 0x20, 0, 0, id, PAGE, 0);
+	if (ret)
+		die("Identify Supported Controller State Formats", ret);
+	*csvi = 0;
+	for (i = 0; i < id[0]; i++)
+		if (!id[2 + 2 * i] && !id[3 + 2 * i])
+			*csvi = i + 1;
+	*csuuidi = id[1] ? 1 : 0;
+	free(id);
+	if (!*csvi)
+		die("the PF offers no version 0 controller state", EINVAL);
+}
+
+/*
+ * Move the state of controller @src to the suspended @dst with the PF's
+ * passthrough; @dst ends running, @src suspended. Returns the time in ns.
+ */
+static u64 floor_migrate(const struct opts *o, int src, int dst, u8 *buf,
+			 size_t len, int csvi, int csuuidi)
+{
+	size_t off, n;
+	u64 t = now_ns();
+	int seq, ret;
+
+	ret = pf_suspend(src);
+	for (off = 0; !ret && off < len; off += n) {
+		n = len - off < o->chunk ? len - off : o->chunk;
+		ret = pf_cmd(NVME_ADM_MIG_RECV, csvi << 16, src | csuuidi << 16,
+			     off, buf + off, n, n / 4 - 1);
+	}
+	for (off = 0; !ret && off < len; off += n) {
+		n = len - off < o->chunk ? len - off : o->chunk;
+		seq = (off == 0 ? 1 : 0) | (off + n == len ? 2 : 0);
+		ret = pf_cmd(NVME_ADM_MIG_SEND, 2 | seq << 16,
+			     dst | csvi << 16 | csuuidi << 24, off, buf + off,
+			     n, n / 4);
+	}
+	if (!ret)
+		ret = pf_resume(dst);
+	if (ret)
+		die("the floor's commands", ret);
+	return now_ns() - t;
+}
+
+/* --- Kernel memory charged to this process' memory cgroup --- */
+
+static char memstat[256];
+
+static void memcg_find(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	VFIO_ASSERT_NOT_NULL(f);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "0::", 3) && strcmp(line, "0::/"))
+			snprintf(memstat, sizeof(memstat),
+				 "/sys/fs/cgroup%s/memory.stat", line + 3);
+	}
+	fclose(f);
+	if (memstat[0] && access(memstat, R_OK))
+		memstat[0] = '\0';
+}
+
+/* Slab and vmalloc bytes of the cgroup, once memcg flushed its counters */
+static long kmem(void)
+{
+	char key[64];
+	long v, sum = 0;
+	FILE *f;
+
+	if (!memstat[0])
+		return 0;
+	usleep(MEMCG_FLUSH_US);
+	f = fopen(memstat, "r");
+	VFIO_ASSERT_NOT_NULL(f);
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, "slab") || !strcmp(key, "vmalloc"))
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
+/*
+ * Kernel memory held while @p migrates: by the source once its stream is
+ * read, by the destination once the stream is written, and after both
+ * data fds are closed, against what was held before.
+ */
+static void measure_memory(struct pair *p, struct result *r)
+{
+	struct vfio_pci_device *s = p->dev[p->src], *d = p->dev[!p->src];
+	long base = kmem();
+	int sfd, dfd;
+	ssize_t len;
+
+	set_state(s, STOP_COPY, &sfd);
+	len = read_fd(sfd, p->stream, STREAM_MAX);
+	if (len < 0)
+		die("reading the saving data fd", len);
+	r->mem_src = kmem() - base;
+	set_state(d, RESUMING, &dfd);
+	if (write_fd(dfd, p->stream, len))
+		die("writing the resuming data fd", errno);
+	set_state(s, STOP, NULL);
+	close(sfd);
+	r->mem_dst = kmem() - base;
+	set_state(d, STOP, NULL);
+	close(dfd);
+	set_state(d, RUNNING, NULL);
+	r->mem_after = kmem() - base;
+	p->src = !p->src;
+}
+
+/* --- One queue count --- */
+
+static long div_up(size_t a, size_t b)
+{
+	return (a + b - 1) / b;
+}
+
+static void run_count(const struct opts *o, struct pair *p, int queues,
+		      struct result *r)
+{
+	u64 *t[NR_ARCS + 2], arcs[NR_ARCS], send0, recv0;
+	struct dma_region qmem = {};
+	int i, a, csvi, csuuidi, src, dst;
+	size_t len;
+
+	for (a = 0; a < NR_ARCS + 2; a++) {
+		t[a] = calloc(o->reps, sizeof(u64));
+		VFIO_ASSERT_NOT_NULL(t[a]);
+	}
+	if (queues > 1)
+		map_region(&qmem, pow2_at_least((size_t)2 * (queues - 1) * PAGE));
+
+	/* A afresh with @queues pairs, B stopped */
+	for (i = 0; i < 2; i++)
+		VFIO_ASSERT_EQ(dev_reset(p->dev[i]->fd), 0);
+	p->src = 0;
+	enable_queues(p, &qmem, queues);
+	set_state(p->dev[1], STOP, NULL);
+
+	/* One migration there and back to warm up, then the timed ones */
+	len = migrate(p, arcs);
+	migrate(p, arcs);
+	r->queues = queues;
+	r->state = len - STREAM_OVERHEAD;
+
+	send0 = qom_get("lm-send-count");
+	recv0 = qom_get("lm-recv-count");
+	for (i = 0; i < o->reps; i++) {
+		migrate(p, arcs);
+		t[NR_ARCS][i] = 0;
+		for (a = 0; a < NR_ARCS; a++) {
+			t[a][i] = arcs[a];
+			t[NR_ARCS][i] += arcs[a];
+		}
+	}
+	r->sends = (double)(qom_get("lm-send-count") - send0) / o->reps;
+	r->recvs = (double)(qom_get("lm-recv-count") - recv0) / o->reps;
+	/* Suspend, the state read and loaded in chunks, Resume */
+	r->min_cmds = 2 + 2 * div_up(r->state, o->chunk);
+
+	measure_memory(p, r);
+
+	/*
+	 * The floor, on the same controllers: both run (the stopped VF is
+	 * brought to RUNNING through the driver), then the state moves back
+	 * and forth as it did through the driver.
+	 */
+	set_state(p->dev[!p->src], RUNNING, NULL);
+	pf_formats(&csvi, &csuuidi);
+	src = o->scid[p->src];
+	dst = o->scid[!p->src];
+	VFIO_ASSERT_EQ(pf_suspend(dst), 0);
+	for (i = 0; i < o->reps; i++) {
+		t[NR_ARCS + 1][i] = floor_migrate(o, src, dst, p->stream,
+						  r->state, csvi, csuuidi);
+		src ^= dst;
+		dst ^= src;
+		src ^= dst;
+	}
+	VFIO_ASSERT_EQ(pf_resume(dst), 0);
+
+	for (a = 0; a < NR_ARCS; a++)
+		r->arc[a] = stats_of(t[a], o->reps);
+	r->total = stats_of(t[NR_ARCS], o->reps);
+	r->floor = stats_of(t[NR_ARCS + 1], o->reps);
+	for (a = 0; a < NR_ARCS + 2; a++)
+		free(t[a]);
+	if (qmem.vaddr) {
+		for (i = 0; i < 2; i++)
+			VFIO_ASSERT_EQ(dev_reset(p->dev[i]->fd), 0);
+		iommu_unmap(iommu, &qmem);
+		munmap(qmem.vaddr, qmem.size);
+	}
+}
+
+/* --- Pairs migrating at once --- */
+
+static pthread_barrier_t barrier;
+
+static void *pair_thread(void *arg)
+{
+	struct pair *p = arg;
+	u64 t[NR_ARCS];
+	int a;
+
+	pthread_barrier_wait(&barrier);
+	migrate(p, t);
+	p->ns = 0;
+	for (a = 0; a < NR_ARCS; a++)
+		p->ns += t[a];
+	return NULL;
+}
+
+/*
+ * @n pairs migrate at once, @rounds times: the wall time of each round,
+ * against the same migrations one pair after the other.
+ */
+static void run_pairs(struct pair *pairs, int n, int rounds, double *conc,
+		      double *seq)
+{
+	pthread_t th[MAX_PAIRS];
+	u64 *tc, *ts, t[NR_ARCS], t0;
+	int i, r;
+
+	tc = calloc(rounds, sizeof(u64));
+	ts = calloc(rounds, sizeof(u64));
+	VFIO_ASSERT_NOT_NULL(tc);
+	VFIO_ASSERT_NOT_NULL(ts);
+	for (r = 0; r < rounds; r++) {
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			migrate(&pairs[i], t);
+		ts[r] = now_ns() - t0;
+
+		VFIO_ASSERT_EQ(pthread_barrier_init(&barrier, NULL, n + 1), 0);
+		for (i = 0; i < n; i++)
+			VFIO_ASSERT_EQ(pthread_create(&th[i], NULL, pair_thread,
+						      &pairs[i]), 0);
+		pthread_barrier_wait(&barrier);
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			pthread_join(th[i], NULL);
+		tc[r] = now_ns() - t0;
+		pthread_barrier_destroy(&barrier);
+	}
+	*conc = stats_of(tc, rounds).median;
+	*seq = stats_of(ts, rounds).median;
+	free(tc);
+	free(ts);
+}
+
+/* --- Output --- */
+
+static void print_stats(FILE *f, const char *name, struct stats s,
+			const char *end)
+{
+	fprintf(f, "\"%s\": {\"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f}%s",
+		name, s.median, s.p10, s.p90, end);
+}
+
+static void report(const struct opts *o, const struct result *res, int n,
+		   int npairs, double conc, double seq)
+{
+	char path[512];
+	const struct result *r;
+	FILE *f;
+	int i, a;
+
+	printf("# migration of VF A to VF B and back, %d times per row; ms: median [p10, p90]\n",
+	       o->reps);
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		printf("# %d I/O queue pair(s), controller state %zu bytes (%ld chunks of %zu)\n",
+		       r->queues, r->state, div_up(r->state, o->chunk), o->chunk);
+		for (a = 0; a < NR_ARCS; a++)
+			printf("#   %-28s %8.3f [%.3f, %.3f]\n", arc_names[a],
+			       r->arc[a].median, r->arc[a].p10, r->arc[a].p90);
+		printf("#   %-28s %8.3f [%.3f, %.3f]\n", "device share (sum)",
+		       r->total.median, r->total.p10, r->total.p90);
+		printf("#   %-28s %8.3f [%.3f, %.3f]\n", "floor (PF passthrough)",
+		       r->floor.median, r->floor.p10, r->floor.p90);
+	}
+	printf("#\n# %7s %10s %10s %10s %8s %9s %9s %8s %10s %10s %9s\n",
+	       "queues", "state B", "driver ms", "floor ms", "ratio", "sends",
+	       "receives", "minimum", "src mem B", "dst mem B", "after B");
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		printf("# %7d %10zu %10.3f %10.3f %8.3f %9.1f %9.1f %8ld %10ld %10ld %9ld\n",
+		       r->queues, r->state, r->total.median, r->floor.median,
+		       r->total.median / r->floor.median, r->sends, r->recvs,
+		       r->min_cmds, r->mem_src, r->mem_dst, r->mem_after);
+	}
+	if (npairs > 1)
+		printf("# %d pairs at once: %.1f ms, one after the other: %.1f ms, ratio %.3f\n",
+		       npairs, conc, seq, conc / seq);
+	if (!memstat[0])
+		printf("# no memory cgroup of this process' own: memory not measured\n");
+
+	if (!o->out)
+		return;
+	f = fopen(o->out, "w");
+	VFIO_ASSERT_NOT_NULL(f);
+	fprintf(f, "{\"reps\": %d, \"chunk_bytes\": %zu, \"counts\": [\n",
+		o->reps, o->chunk);
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		fprintf(f, "  {\"queues\": %d, \"state_bytes\": %zu, ", r->queues,
+			r->state);
+		for (a = 0; a < NR_ARCS; a++)
+			print_stats(f, arc_names[a], r->arc[a], ", ");
+		print_stats(f, "driver", r->total, ", ");
+		print_stats(f, "floor", r->floor, ", ");
+		fprintf(f, "\"ratio\": %.4f, \"sends_per_migration\": %.2f, \"receives_per_migration\": %.2f, \"minimum_commands\": %ld, ",
+			r->total.median / r->floor.median, r->sends, r->recvs,
+			r->min_cmds);
+		fprintf(f, "\"memory_source_bytes\": %ld, \"memory_destination_bytes\": %ld, \"memory_after_bytes\": %ld}%s\n",
+			r->mem_src, r->mem_dst, r->mem_after,
+			i + 1 < n ? "," : "");
+	}
+	fprintf(f, "], \"concurrent\": {\"pairs\": %d, \"at_once_ms\": %.3f, \"one_by_one_ms\": %.3f}}\n",
+		npairs, conc, seq);
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s.dat", o->out);
+	f = fopen(path, "w");
+	VFIO_ASSERT_NOT_NULL(f);
+	fprintf(f, "# queues state_bytes driver_ms driver_p10 driver_p90 floor_ms floor_p10 floor_p90\n");
+	for (i = 0; i < n; i++)
+		fprintf(f, "%d %zu %.4f %.4f %.4f %.4f %.4f %.4f\n",
+			res[i].queues, res[i].state, res[i].total.median,
+			res[i].total.p10, res[i].total.p90, res[i].floor.median,
+			res[i].floor.p10, res[i].floor.p90);
+	fclose(f);
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s -p /dev/nvmeN -s SCID_A,SCID_B -c CHUNK [-q 1,16,...] [-r REPS] [-o FILE] BDF_A BDF_B [BDF_SRC BDF_DST]...\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+	struct opts o = { .reps = 50, .counts = { 1 }, .ncounts = 1 };
+	struct result res[MAX_COUNTS];
+	struct pair *pairs;
+	double conc = 0, seq = 0;
+	char **bdfs, *tok, *save;
+	int nbdfs, npairs, i, opt;
+
+	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nbdfs);
+	while ((opt = getopt(argc, argv, "p:s:c:q:r:o:")) != -1) {
+		switch (opt) {
+		case 'p':
+			o.pf = optarg;
+			break;
+		case 's':
+			if (sscanf(optarg, "%d,%d", &o.scid[0], &o.scid[1]) != 2)
+				usage(argv[0]);
+			break;
+		case 'c':
+			o.chunk = strtoul(optarg, NULL, 0);
+			break;
+		case 'q':
+			o.ncounts = 0;
+			for (tok = strtok_r(optarg, ",", &save);
+			     tok && o.ncounts < MAX_COUNTS;
+			     tok = strtok_r(NULL, ",", &save))
+				o.counts[o.ncounts++] = atoi(tok);
+			break;
+		case 'r':
+			o.reps = atoi(optarg);
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	npairs = nbdfs / 2;
+	/* Run bare, as the kselftest runner does, the benchmark skips */
+	if (!o.pf || nbdfs < 2) {
+		fprintf(stderr, "bench: no PF (-p) or fewer than two VFs: nothing to measure\n");
+		return KSFT_SKIP;
+	}
+	if (!o.scid[0] || !o.scid[1] || o.chunk < 512 || o.chunk % 4 ||
+	    o.reps < 10 || nbdfs % 2 || npairs > MAX_PAIRS)
+		usage(argv[0]);
+	for (i = 0; i < o.ncounts; i++)
+		if (o.counts[i] < 1)
+			usage(argv[0]);
+
+	pf_fd = open(o.pf, O_RDWR);
+	if (pf_fd < 0)
+		die(o.pf, errno);
+	qmp_open();
+	memcg_find();
+	iommu = iommu_init(MODE_IOMMUFD);
+	iovas = iova_allocator_init(iommu);
+
+	pairs = calloc(npairs, sizeof(*pairs));
+	VFIO_ASSERT_NOT_NULL(pairs);
+	for (i = 0; i < npairs; i++) {
+		pairs[i].dev[0] = vfio_pci_device_init(bdfs[2 * i], iommu);
+		pairs[i].dev[1] = vfio_pci_device_init(bdfs[2 * i + 1], iommu);
+		pairs[i].stream = malloc(STREAM_MAX);
+		VFIO_ASSERT_NOT_NULL(pairs[i].stream);
+		map_region(&pairs[i].drv.mem, SZ_1M);
+	}
+
+	for (i = 0; i < o.ncounts; i++) {
+		run_count(&o, &pairs[0], o.counts[i], &res[i]);
+		printf("# %d queue pair(s): driver %.3f ms, floor %.3f ms\n",
+		       o.counts[i], res[i].total.median, res[i].floor.median);
+		fflush(stdout);
+	}
+
+	if (npairs > 1) {
+		for (i = 0; i < npairs; i++) {
+			pairs[i].src = 0;
+			enable_queues(&pairs[i], NULL, 1);
+			set_state(pairs[i].dev[1], STOP, NULL);
+		}
+		run_pairs(pairs, npairs, 10, &conc, &seq);
+	}
+
+	report(&o, res, o.ncounts, npairs, conc, seq);
+
+	for (i = npairs - 1; i >= 0; i--) {
+		vfio_pci_device_cleanup(pairs[i].dev[1]);
+		vfio_pci_device_cleanup(pairs[i].dev[0]);
+		free(pairs[i].stream);
+	}
+	free(pairs);
+	iova_allocator_cleanup(iovas);
+	iommu_cleanup(iommu);
+	close(pf_fd);
+	return 0;
+}
