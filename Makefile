@@ -29,7 +29,7 @@ KMAKE := $(MAKE) -C $(TREE) O=$(BUILD) CC="ccache gcc" \
 	KBUILD_BUILD_HOST=nvfio -j$(JOBS)
 
 .PHONY: help deps tree print-tree config kernel nested selftests kunit lint \
-	patches qemu demo check clean-cache
+	patches qemu demo bench check clean-cache
 
 help:
 	@echo "Targets:"
@@ -44,6 +44,7 @@ help:
 	@echo "  selftests   build the VFIO selftests, ours included"
 	@echo "  qemu        build the patched qemu-system-x86_64"
 	@echo "  demo        live-migrate an emulated NVMe VF, step by step"
+	@echo "  bench       measure migration downtime, commands and memory (figures, not a test)"
 	@echo "  check       all of the above; ends with 'N passed, N failed'"
 	@echo "Variables: KERNEL_SRC=/path (your own tree), CACHE=$(CACHE), JOBS=$(JOBS)"
 
@@ -89,6 +90,9 @@ patches: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
 
 demo: deps kernel qemu selftests nested
 	@$(HARNESS)/demo.sh $(BUILD) $(MODROOT) $(LOGS)
+
+bench: deps kernel qemu selftests
+	@$(HARNESS)/bench.sh $(BUILD) $(MODROOT) $(LOGS)
 
 check: deps kernel qemu nested
 	@$(HARNESS)/check.sh $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CURDIR)

@@ -14,5 +14,5 @@ make -s -C "$tree" O="$build" headers >/dev/null
 make -s -C "$tree/tools/testing/selftests/vfio" OUTPUT="$out" \
 	KHDR_INCLUDES="-isystem $build/usr/include" \
 	"$out/vfio_pci_nvme_migration_test" "$out/vfio_pci_nvme_stress_test" \
-	"$out/vfio_pci_driver_test"
-echo "  SELFTEST $out/vfio_pci_nvme_migration_test $out/vfio_pci_nvme_stress_test"
+	"$out/vfio_pci_nvme_migration_bench" "$out/vfio_pci_driver_test"
+echo "  SELFTEST $out/vfio_pci_nvme_migration_test $out/vfio_pci_nvme_stress_test $out/vfio_pci_nvme_migration_bench"

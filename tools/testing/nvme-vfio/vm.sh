@@ -24,7 +24,8 @@
 # NVFIO_BOOT_LIMIT (seconds the guest may take to start the command, 400),
 # NVFIO_TCG_THREAD (multi, the default, or single: QEMU 10.0's multi-threaded
 # TCG can abort in iotlb_to_section() when the guest remaps PCI BARs, as VF
-# resets do, while another vCPU accesses MMIO).
+# resets do, while another vCPU accesses MMIO), NVFIO_NVME_VFS,
+# NVFIO_NVME_VQ_PER_VF and NVFIO_NVME_MDTS (the NVMe model, see below).
 #
 # Files left in the run directory: kernel.log (the serial console), output.log
 # (the command's output), dmesg.txt, kmemleak.txt (kmemleak-tests.txt without
@@ -126,13 +127,19 @@ cmdline+=" no_timer_check"
 cmdline+=" nvfio_out=$outdir nvfio_modroot=$modroot nvfio_tty=/dev/ttyS1"
 cmdline+=" nvfio_repo=$repo"
 
-# One NVMe subsystem: a PF with SR-IOV (4 VFs) and one namespace that every
-# controller shares. Each VF can be given up to 4 VQ resources (the admin
-# queue and 3 I/O queue pairs) and 2 VI resources (interrupt vectors).
+# One NVMe subsystem: a PF with SR-IOV ($NVFIO_NVME_VFS VFs, 4 by default)
+# and one namespace that every controller shares. Each VF can be given up to
+# $NVFIO_NVME_VQ_PER_VF VQ resources (the admin queue and I/O queue pairs, 4
+# by default) and 2 VI resources (interrupt vectors). NVFIO_NVME_MDTS sets
+# the PF's MDTS (QEMU's default: 7).
+vfs=${NVFIO_NVME_VFS:-4}
+vq_per_vf=${NVFIO_NVME_VQ_PER_VF:-4}
 nvme_pf="nvme,id=nvme0,bus=rp0,serial=NVFIO0000,subsys=nvfio-subsys"
-nvme_pf+=",max_ioqpairs=26,msix_qsize=17"
-nvme_pf+=",sriov_max_vfs=4,sriov_vq_flexible=16,sriov_vi_flexible=8"
-nvme_pf+=",sriov_max_vq_per_vf=4,sriov_max_vi_per_vf=2"
+nvme_pf+=",max_ioqpairs=$((vfs * vq_per_vf + 10)),msix_qsize=$((vfs * 2 + 9))"
+nvme_pf+=",sriov_max_vfs=$vfs,sriov_vq_flexible=$((vfs * vq_per_vf))"
+nvme_pf+=",sriov_vi_flexible=$((vfs * 2))"
+nvme_pf+=",sriov_max_vq_per_vf=$vq_per_vf,sriov_max_vi_per_vf=2"
+nvme_pf+=${NVFIO_NVME_MDTS:+,mdts=$NVFIO_NVME_MDTS}
 
 # shellcheck disable=SC2054 # commas separate QEMU's suboptions
 qemu=(

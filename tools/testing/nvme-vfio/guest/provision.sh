@@ -13,7 +13,8 @@
 # usage: provision.sh [-n NUM_VFS] [-q VQ] [-i VI] [-d DRIVER] [PF_BDF]
 #   -n NUM_VFS  VFs to enable (default 2)
 #   -q VQ       VQ resources per VF: the admin queue and VQ-1 I/O queue pairs
-#               (default 4)
+#               (default 4); a comma-separated list gives VF 1, VF 2, ...
+#               theirs, its last entry the VFs after
 #   -i VI       VI resources (interrupt vectors) per VF (default 2)
 #   -d DRIVER   driver for the VFs (default nvme-vfio-pci; "none" leaves them
 #               unbound)
@@ -105,8 +106,11 @@ for ((vf = 1; vf <= numvfs; vf++)); do
 		nvme virt-mgmt "$dev" -c "$id" -a 7 >/dev/null ||
 			fail "cannot take secondary controller $id offline"
 	fi
-	nvme virt-mgmt "$dev" -c "$id" -r 0 -a 8 -n "$nvq" >/dev/null ||
-		fail "cannot assign $nvq VQ resources to secondary controller $id"
+	# VF n gets entry n of the list, or its last
+	IFS=, read -ra vqs <<< "$nvq"
+	vq=${vqs[$((vf <= ${#vqs[@]} ? vf - 1 : ${#vqs[@]} - 1))]}
+	nvme virt-mgmt "$dev" -c "$id" -r 0 -a 8 -n "$vq" >/dev/null ||
+		fail "cannot assign $vq VQ resources to secondary controller $id"
 	nvme virt-mgmt "$dev" -c "$id" -r 1 -a 8 -n "$nvi" >/dev/null ||
 		fail "cannot assign $nvi VI resources to secondary controller $id"
 done
