@@ -60,8 +60,9 @@ tree: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
 print-tree:
 	@echo $(TREE)
 
+KCONFIG		?= $(HARNESS)/test-kernel.config
 config: tree
-	@$(HARNESS)/config.sh $(TREE) $(BUILD) $(HARNESS)/test-kernel.config
+	@$(HARNESS)/config.sh $(TREE) $(BUILD) $(KCONFIG)
 
 kernel: config
 	+$(KMAKE) bzImage modules
@@ -91,11 +92,21 @@ patches: $(if $(KERNEL_SRC),,$(PRISTINE)/Makefile)
 demo: deps kernel qemu selftests nested
 	@$(HARNESS)/demo.sh $(BUILD) $(MODROOT) $(LOGS)
 
+# The benchmark's kernel: the test kernel without its debug options, which
+# multiply the cost of every allocation, lock and memory access.
+BENCH_BUILD	:= $(BUILD)-bench
 bench: deps kernel qemu selftests
-	@$(HARNESS)/bench.sh $(BUILD) $(MODROOT) $(LOGS)
+	@mkdir -p $(BENCH_BUILD)
+	@sed '/^# The debug options/,$$d' $(HARNESS)/test-kernel.config \
+		> $(BENCH_BUILD)/bench-kernel.config
+	+@$(MAKE) --no-print-directory kernel BUILD=$(BENCH_BUILD) \
+		KCONFIG=$(BENCH_BUILD)/bench-kernel.config
+	@$(HARNESS)/bench.sh $(BENCH_BUILD) $(BENCH_BUILD)-modroot \
+		$(BUILD)/nvfio-selftests $(LOGS)
 
 check: deps kernel qemu nested
 	@$(HARNESS)/check.sh $(TREE) $(BUILD) $(MODROOT) $(LOGS) $(CURDIR)
 
 clean-cache:
-	rm -rf $(TREE) $(BUILD) $(BUILD)-nested $(MODROOT) $(LOGS) $(CACHE)/patches
+	rm -rf $(TREE) $(BUILD) $(BUILD)-nested $(BENCH_BUILD) $(BENCH_BUILD)-modroot \
+		$(MODROOT) $(LOGS) $(CACHE)/patches

@@ -6,11 +6,13 @@
 # transfers), so that the state of a VF with many queues spans several
 # commands. Prints the table of guest/bench.sh, then renders the driver and
 # floor times against the state size with gnuplot.
-# usage: bench.sh BUILD MODROOT LOGDIR [guest/bench.sh options]
+# usage: bench.sh BUILD MODROOT SELFTESTS LOGDIR [guest/bench.sh options]
+# BUILD is the kernel's build directory (the benchmark's kernel, without
+# debug options), SELFTESTS the directory of the VFIO selftests.
 # Leaves bench.json, bench.png and bench.txt in LOGDIR/bench.
 set -uo pipefail
-build=$1 modroot=$2 logs=$3
-shift 3
+build=$1 modroot=$2 selftests=$3 logs=$4
+shift 4
 here=$(dirname "$(realpath "$0")")
 out=$logs/bench
 mkdir -p "$out"
@@ -18,7 +20,8 @@ mkdir -p "$out"
 echo "Booting the test kernel under QEMU (TCG) for the benchmark; it takes about 15 minutes."
 NVFIO_NVME_VFS=32 NVFIO_NVME_VQ_PER_VF=1024 NVFIO_NVME_MDTS=1 \
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$out" \
-	-m 3G -t 3600 -- "$here/guest/bench.sh" "$@" | tee "$out/bench.txt"
+	-m 3G -t 3600 -- "$here/guest/bench.sh" -s "$selftests" "$@" |
+	tee "$out/bench.txt"
 rc=${PIPESTATUS[0]}
 [ "$rc" = 0 ] && [ -s "$out/bench.json.dat" ] ||
 	{ echo "bench: failed (exit $rc); console and kernel log in $out"; exit 1; }

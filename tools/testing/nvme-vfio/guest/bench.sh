@@ -10,7 +10,7 @@
 #   3. Measures the kernel memory a bound idle VF takes: Slab and
 #      VmallocUsed of /proc/meminfo with every VF unbound, then bound to
 #      vfio-pci, then to nvme-vfio-pci, three times.
-# usage: bench.sh [-q QUEUES] [-r REPS] [-p PAIRS]
+# usage: bench.sh [-s SELFTESTS_DIR] [-q QUEUES] [-r REPS] [-p PAIRS]
 # Writes bench.json, bench.json.dat and bench-idle.txt to $NVFIO_OUT.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
@@ -20,8 +20,9 @@ queues=1023
 reps=50
 pairs=16
 
-while getopts q:r:p: opt; do
+while getopts s:q:r:p: opt; do
 	case $opt in
+	s) bin=$OPTARG bench=$bin/vfio_pci_nvme_migration_bench ;;
 	q) queues=$OPTARG ;;
 	r) reps=$OPTARG ;;
 	p) pairs=$OPTARG ;;

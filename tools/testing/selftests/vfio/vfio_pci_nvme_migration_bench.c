@@ -56,20 +56,30 @@
 #define STREAM_MAX	SZ_4M
 /* The stream around the controller state: compatibility record, state record */
 #define STREAM_OVERHEAD	(64 + 24 + 8)
-/* memcg flushes its statistics at least this often */
+/* memcg flushes its statistics into memory.stat at least this often */
 #define MEMCG_FLUSH_US	2500000
 
 /* The userspace driver's own memory; the IOVA allocator takes powers of 2 */
 static_assert(MEM_PAGES * PAGE <= SZ_1M);
 
-enum arc {
-	ARC_P2P, ARC_STOP, ARC_SAVE, ARC_RESUMING, ARC_LOAD, ARC_RUN, NR_ARCS,
+/*
+ * The figures taken from each migration: the driver's arcs and their sum,
+ * then the floor's commands and their sum.
+ */
+enum col {
+	ARC_P2P, ARC_STOP, ARC_SAVE, ARC_RESUMING, ARC_LOAD, ARC_RUN,
+	DRIVER,
+	FLOOR_SUSPEND, FLOOR_GET, FLOOR_SET, FLOOR_RESUME,
+	FLOOR,
+	NR_COLS,
 };
 
-static const char *const arc_names[NR_ARCS] = {
+static const char *const col_names[NR_COLS] = {
 	"src RUNNING->RUNNING_P2P", "src RUNNING_P2P->STOP",
 	"src STOP->STOP_COPY+read", "dst STOP->RESUMING+write",
-	"dst RESUMING->STOP", "dst STOP->RUNNING",
+	"dst RESUMING->STOP", "dst STOP->RUNNING", "driver (sum)",
+	"floor Suspend", "floor Get Controller State",
+	"floor Set Controller State", "floor Resume", "floor (sum)",
 };
 
 struct opts {
@@ -88,7 +98,6 @@ struct pair {
 	struct nvme_drv drv;
 	int src;		/* which of @dev holds the state now */
 	u8 *stream;
-	u64 ns;			/* the last migration's device share */
 };
 
 struct stats {
@@ -98,8 +107,7 @@ struct stats {
 struct result {
 	int queues;
 	size_t state;
-	struct stats arc[NR_ARCS];
-	struct stats total, floor;
+	struct stats col[NR_COLS];
 	double sends, recvs;
 	long min_cmds;
 	long mem_src, mem_dst, mem_after;
@@ -193,15 +201,15 @@ static u64 timed_set(struct vfio_pci_device *dev, u32 state, int *fd)
 
 /*
  * Migrate @p from its source, in RUNNING, to the other VF, in STOP, which
- * ends in RUNNING; @t gets the time of each arc in ns. Returns the length
- * of the stream.
+ * ends in RUNNING; @t gets the time of each arc and their sum in ns.
+ * Returns the length of the stream.
  */
-static size_t migrate(struct pair *p, u64 t[NR_ARCS])
+static size_t migrate(struct pair *p, u64 t[NR_COLS])
 {
 	struct vfio_pci_device *s = p->dev[p->src], *d = p->dev[!p->src];
 	ssize_t len;
+	int fd, i;
 	u64 t0;
-	int fd;
 
 	t[ARC_P2P] = timed_set(s, RUNNING_P2P, NULL);
 	t[ARC_STOP] = timed_set(s, STOP, NULL);
@@ -220,6 +228,9 @@ static size_t migrate(struct pair *p, u64 t[NR_ARCS])
 	t[ARC_LOAD] = timed_set(d, STOP, NULL);
 	close(fd);
 	t[ARC_RUN] = timed_set(d, RUNNING, NULL);
+	t[DRIVER] = 0;
+	for (i = ARC_P2P; i < DRIVER; i++)
+		t[DRIVER] += t[i];
 	/* The old source, stopped, is the next destination */
 	set_state(s, STOP, NULL);
 	p->src = !p->src;
@@ -245,10 +256,11 @@ static int pf_cmd(u8 opcode, u32 cdw10, u32 cdw11, u64 off, void *buf,
 	};
 	int ret = ioctl(pf_fd, NVME_IOCTL_ADMIN_CMD, &c);
 
+	ret = ret < 0 ? -errno : ret ? -EIO : 0;
 	if (ret)
-		fprintf(stderr, "bench: PF command %#x CDW10 %#x: %s\n", opcode,
-			cdw10, ret < 0 ? strerror(errno) : "NVMe error status");
-	return ret < 0 ? -errno : ret ? -EIO : 0;
+		fprintf(stderr, "bench: PF command %#x CDW10 %#x failed: %s\n",
+			opcode, cdw10, strerror(-ret));
+	return ret;
 }
 
 static int pf_suspend(int scid)
@@ -283,21 +295,27 @@ static void pf_formats(int *csvi, int *csuuidi)
 
 /*
  * Move the state of controller @src to the suspended @dst with the PF's
- * passthrough; @dst ends running, @src suspended. Returns the time in ns.
+ * passthrough; @dst ends running, @src suspended. @t gets the time of each
+ * command, the chunks of a state added up, and their sum in ns.
  */
-static u64 floor_migrate(const struct opts *o, int src, int dst, u8 *buf,
-			 size_t len, int csvi, int csuuidi)
+static void floor_migrate(const struct opts *o, int src, int dst, u8 *buf,
+			  size_t len, int csvi, int csuuidi, u64 t[NR_COLS])
 {
 	size_t off, n;
-	u64 t = now_ns();
 	int seq, ret;
+	u64 t0;
 
+	t0 = now_ns();
 	ret = pf_suspend(src);
+	t[FLOOR_SUSPEND] = now_ns() - t0;
+	t0 = now_ns();
 	for (off = 0; !ret && off < len; off += n) {
 		n = len - off < o->chunk ? len - off : o->chunk;
 		ret = pf_cmd(NVME_ADM_MIG_RECV, csvi << 16, src | csuuidi << 16,
 			     off, buf + off, n, n / 4 - 1);
 	}
+	t[FLOOR_GET] = now_ns() - t0;
+	t0 = now_ns();
 	for (off = 0; !ret && off < len; off += n) {
 		n = len - off < o->chunk ? len - off : o->chunk;
 		seq = (off == 0 ? 1 : 0) | (off + n == len ? 2 : 0);
@@ -305,46 +323,84 @@ static u64 floor_migrate(const struct opts *o, int src, int dst, u8 *buf,
 			     dst | csvi << 16 | csuuidi << 24, off, buf + off,
 			     n, n / 4);
 	}
+	t[FLOOR_SET] = now_ns() - t0;
+	t0 = now_ns();
 	if (!ret)
 		ret = pf_resume(dst);
+	t[FLOOR_RESUME] = now_ns() - t0;
 	if (ret)
 		die("the floor's commands", ret);
-	return now_ns() - t;
+	t[FLOOR] = t[FLOOR_SUSPEND] + t[FLOOR_GET] + t[FLOOR_SET] +
+		   t[FLOOR_RESUME];
 }
 
 /* --- Kernel memory charged to this process' memory cgroup --- */
 
-static char memstat[256];
+static char cgroup[256];
 
 static void memcg_find(void)
 {
-	char line[256];
+	char line[256], path[320];
 	FILE *f = fopen("/proc/self/cgroup", "r");
 
 	VFIO_ASSERT_NOT_NULL(f);
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "0::", 3) && strcmp(line, "0::/"))
-			snprintf(memstat, sizeof(memstat),
-				 "/sys/fs/cgroup%s/memory.stat", line + 3);
+			snprintf(cgroup, sizeof(cgroup), "/sys/fs/cgroup%s",
+				 line + 3);
 	}
 	fclose(f);
-	if (memstat[0] && access(memstat, R_OK))
-		memstat[0] = '\0';
+	snprintf(path, sizeof(path), "%s/memory.high", cgroup);
+	if (cgroup[0] && access(path, W_OK))
+		cgroup[0] = '\0';
 }
 
-/* Slab and vmalloc bytes of the cgroup, once memcg flushed its counters */
+static FILE *memcg_file(const char *name, const char *mode)
+{
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup, name);
+	f = fopen(path, mode);
+	VFIO_ASSERT_NOT_NULL(f, "%s\n", path);
+	return f;
+}
+
+/*
+ * memcg caches up to a page of slab statistics per CPU: a memory.high below
+ * the usage makes it drain them, and put back to "max" it reclaims nothing
+ * more.
+ */
+static void memcg_drain(void)
+{
+	long cur = 0;
+	FILE *f;
+
+	f = memcg_file("memory.current", "r");
+	if (fscanf(f, "%ld", &cur) != 1)
+		die("memory.current", EINVAL);
+	fclose(f);
+	f = memcg_file("memory.high", "w");
+	fprintf(f, "%ld\n", cur > PAGE ? cur - PAGE : 0);
+	fclose(f);
+	f = memcg_file("memory.high", "w");
+	fprintf(f, "max\n");
+	fclose(f);
+}
+
+/* Slab and vmalloc bytes of the cgroup, drained and flushed */
 static long kmem(void)
 {
 	char key[64];
 	long v, sum = 0;
 	FILE *f;
 
-	if (!memstat[0])
+	if (!cgroup[0])
 		return 0;
+	memcg_drain();
 	usleep(MEMCG_FLUSH_US);
-	f = fopen(memstat, "r");
-	VFIO_ASSERT_NOT_NULL(f);
+	f = memcg_file("memory.stat", "r");
 	while (fscanf(f, "%63s %ld", key, &v) == 2)
 		if (!strcmp(key, "slab") || !strcmp(key, "vmalloc"))
 			sum += v;
@@ -392,14 +448,14 @@ static long div_up(size_t a, size_t b)
 static void run_count(const struct opts *o, struct pair *p, int queues,
 		      struct result *r)
 {
-	u64 *t[NR_ARCS + 2], arcs[NR_ARCS], send0, recv0;
+	u64 *t[NR_COLS], sample[NR_COLS], send0, recv0;
 	struct dma_region qmem = {};
-	int i, a, csvi, csuuidi, src, dst;
+	int i, c, csvi, csuuidi, src, dst;
 	size_t len;
 
-	for (a = 0; a < NR_ARCS + 2; a++) {
-		t[a] = calloc(o->reps, sizeof(u64));
-		VFIO_ASSERT_NOT_NULL(t[a]);
+	for (c = 0; c < NR_COLS; c++) {
+		t[c] = calloc(o->reps, sizeof(u64));
+		VFIO_ASSERT_NOT_NULL(t[c]);
 	}
 	if (queues > 1)
 		map_region(&qmem, pow2_at_least((size_t)2 * (queues - 1) * PAGE));
@@ -410,55 +466,48 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 	p->src = 0;
 	enable_queues(p, &qmem, queues);
 	set_state(p->dev[1], STOP, NULL);
+	pf_formats(&csvi, &csuuidi);
 
-	/* One migration there and back to warm up, then the timed ones */
-	len = migrate(p, arcs);
-	migrate(p, arcs);
+	/* A migration there and back to warm up */
+	len = migrate(p, sample);
+	migrate(p, sample);
 	r->queues = queues;
 	r->state = len - STREAM_OVERHEAD;
 
+	/* The commands of ten migrations, through the driver alone */
 	send0 = qom_get("lm-send-count");
 	recv0 = qom_get("lm-recv-count");
-	for (i = 0; i < o->reps; i++) {
-		migrate(p, arcs);
-		t[NR_ARCS][i] = 0;
-		for (a = 0; a < NR_ARCS; a++) {
-			t[a][i] = arcs[a];
-			t[NR_ARCS][i] += arcs[a];
-		}
-	}
-	r->sends = (double)(qom_get("lm-send-count") - send0) / o->reps;
-	r->recvs = (double)(qom_get("lm-recv-count") - recv0) / o->reps;
+	for (i = 0; i < 10; i++)
+		migrate(p, sample);
+	r->sends = (qom_get("lm-send-count") - send0) / 10.0;
+	r->recvs = (qom_get("lm-recv-count") - recv0) / 10.0;
 	/* Suspend, the state read and loaded in chunks, Resume */
 	r->min_cmds = 2 + 2 * div_up(r->state, o->chunk);
 
+	/*
+	 * Each migration through the driver is followed by the floor on the
+	 * same controllers, the state moving back. The floor leaves the
+	 * driver's source running and its destination suspended: commands
+	 * outside the timing put them back as the driver left them.
+	 */
+	for (i = 0; i < o->reps; i++) {
+		migrate(p, sample);
+		src = o->scid[p->src];
+		dst = o->scid[!p->src];
+		floor_migrate(o, src, dst, p->stream, r->state, csvi, csuuidi,
+			      sample);
+		if (pf_resume(src) || pf_suspend(dst))
+			die("putting the controllers back", EIO);
+		for (c = 0; c < NR_COLS; c++)
+			t[c][i] = sample[c];
+	}
+	for (c = 0; c < NR_COLS; c++) {
+		r->col[c] = stats_of(t[c], o->reps);
+		free(t[c]);
+	}
+
 	measure_memory(p, r);
 
-	/*
-	 * The floor, on the same controllers: both run (the stopped VF is
-	 * brought to RUNNING through the driver), then the state moves back
-	 * and forth as it did through the driver.
-	 */
-	set_state(p->dev[!p->src], RUNNING, NULL);
-	pf_formats(&csvi, &csuuidi);
-	src = o->scid[p->src];
-	dst = o->scid[!p->src];
-	VFIO_ASSERT_EQ(pf_suspend(dst), 0);
-	for (i = 0; i < o->reps; i++) {
-		t[NR_ARCS + 1][i] = floor_migrate(o, src, dst, p->stream,
-						  r->state, csvi, csuuidi);
-		src ^= dst;
-		dst ^= src;
-		src ^= dst;
-	}
-	VFIO_ASSERT_EQ(pf_resume(dst), 0);
-
-	for (a = 0; a < NR_ARCS; a++)
-		r->arc[a] = stats_of(t[a], o->reps);
-	r->total = stats_of(t[NR_ARCS], o->reps);
-	r->floor = stats_of(t[NR_ARCS + 1], o->reps);
-	for (a = 0; a < NR_ARCS + 2; a++)
-		free(t[a]);
 	if (qmem.vaddr) {
 		for (i = 0; i < 2; i++)
 			VFIO_ASSERT_EQ(dev_reset(p->dev[i]->fd), 0);
@@ -474,14 +523,10 @@ static pthread_barrier_t barrier;
 static void *pair_thread(void *arg)
 {
 	struct pair *p = arg;
-	u64 t[NR_ARCS];
-	int a;
+	u64 t[NR_COLS];
 
 	pthread_barrier_wait(&barrier);
 	migrate(p, t);
-	p->ns = 0;
-	for (a = 0; a < NR_ARCS; a++)
-		p->ns += t[a];
 	return NULL;
 }
 
@@ -493,7 +538,7 @@ static void run_pairs(struct pair *pairs, int n, int rounds, double *conc,
 		      double *seq)
 {
 	pthread_t th[MAX_PAIRS];
-	u64 *tc, *ts, t[NR_ARCS], t0;
+	u64 *tc, *ts, t[NR_COLS], t0;
 	int i, r;
 
 	tc = calloc(rounds, sizeof(u64));
@@ -546,13 +591,9 @@ static void report(const struct opts *o, const struct result *res, int n,
 		r = &res[i];
 		printf("# %d I/O queue pair(s), controller state %zu bytes (%ld chunks of %zu)\n",
 		       r->queues, r->state, div_up(r->state, o->chunk), o->chunk);
-		for (a = 0; a < NR_ARCS; a++)
-			printf("#   %-28s %8.3f [%.3f, %.3f]\n", arc_names[a],
-			       r->arc[a].median, r->arc[a].p10, r->arc[a].p90);
-		printf("#   %-28s %8.3f [%.3f, %.3f]\n", "device share (sum)",
-		       r->total.median, r->total.p10, r->total.p90);
-		printf("#   %-28s %8.3f [%.3f, %.3f]\n", "floor (PF passthrough)",
-		       r->floor.median, r->floor.p10, r->floor.p90);
+		for (a = 0; a < NR_COLS; a++)
+			printf("#   %-28s %8.3f [%.3f, %.3f]\n", col_names[a],
+			       r->col[a].median, r->col[a].p10, r->col[a].p90);
 	}
 	printf("#\n# %7s %10s %10s %10s %8s %9s %9s %8s %10s %10s %9s\n",
 	       "queues", "state B", "driver ms", "floor ms", "ratio", "sends",
@@ -560,14 +601,16 @@ static void report(const struct opts *o, const struct result *res, int n,
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		printf("# %7d %10zu %10.3f %10.3f %8.3f %9.1f %9.1f %8ld %10ld %10ld %9ld\n",
-		       r->queues, r->state, r->total.median, r->floor.median,
-		       r->total.median / r->floor.median, r->sends, r->recvs,
+		       r->queues, r->state, r->col[DRIVER].median,
+		       r->col[FLOOR].median,
+		       r->col[DRIVER].median / r->col[FLOOR].median, r->sends,
+		       r->recvs,
 		       r->min_cmds, r->mem_src, r->mem_dst, r->mem_after);
 	}
 	if (npairs > 1)
 		printf("# %d pairs at once: %.1f ms, one after the other: %.1f ms, ratio %.3f\n",
 		       npairs, conc, seq, conc / seq);
-	if (!memstat[0])
+	if (!cgroup[0])
 		printf("# no memory cgroup of this process' own: memory not measured\n");
 
 	if (!o->out)
@@ -580,37 +623,41 @@ static void report(const struct opts *o, const struct result *res, int n,
 		r = &res[i];
 		fprintf(f, "  {\"queues\": %d, \"state_bytes\": %zu, ", r->queues,
 			r->state);
-		for (a = 0; a < NR_ARCS; a++)
-			print_stats(f, arc_names[a], r->arc[a], ", ");
-		print_stats(f, "driver", r->total, ", ");
-		print_stats(f, "floor", r->floor, ", ");
-		fprintf(f, "\"ratio\": %.4f, \"sends_per_migration\": %.2f, \"receives_per_migration\": %.2f, \"minimum_commands\": %ld, ",
-			r->total.median / r->floor.median, r->sends, r->recvs,
-			r->min_cmds);
-		fprintf(f, "\"memory_source_bytes\": %ld, \"memory_destination_bytes\": %ld, \"memory_after_bytes\": %ld}%s\n",
-			r->mem_src, r->mem_dst, r->mem_after,
+		for (a = 0; a < NR_COLS; a++)
+			print_stats(f, col_names[a], r->col[a], ", ");
+		fprintf(f, "\"ratio\": %.4f, \"sends_per_migration\": %.2f, ",
+			r->col[DRIVER].median / r->col[FLOOR].median, r->sends);
+		fprintf(f, "\"receives_per_migration\": %.2f, \"minimum_commands\": %ld, ",
+			r->recvs, r->min_cmds);
+		fprintf(f, "\"memory_source_bytes\": %ld, ", r->mem_src);
+		fprintf(f, "\"memory_destination_bytes\": %ld, ", r->mem_dst);
+		fprintf(f, "\"memory_after_bytes\": %ld}%s\n", r->mem_after,
 			i + 1 < n ? "," : "");
 	}
-	fprintf(f, "], \"concurrent\": {\"pairs\": %d, \"at_once_ms\": %.3f, \"one_by_one_ms\": %.3f}}\n",
-		npairs, conc, seq);
+	fprintf(f, "], \"concurrent\": {\"pairs\": %d, ", npairs);
+	fprintf(f, "\"at_once_ms\": %.3f, \"one_by_one_ms\": %.3f}}\n",
+		conc, seq);
 	fclose(f);
 
 	snprintf(path, sizeof(path), "%s.dat", o->out);
 	f = fopen(path, "w");
 	VFIO_ASSERT_NOT_NULL(f);
-	fprintf(f, "# queues state_bytes driver_ms driver_p10 driver_p90 floor_ms floor_p10 floor_p90\n");
+	fprintf(f, "# queues state_bytes driver_ms driver_p10 driver_p90");
+	fprintf(f, " floor_ms floor_p10 floor_p90\n");
 	for (i = 0; i < n; i++)
 		fprintf(f, "%d %zu %.4f %.4f %.4f %.4f %.4f %.4f\n",
-			res[i].queues, res[i].state, res[i].total.median,
-			res[i].total.p10, res[i].total.p90, res[i].floor.median,
-			res[i].floor.p10, res[i].floor.p90);
+			res[i].queues, res[i].state, res[i].col[DRIVER].median,
+			res[i].col[DRIVER].p10, res[i].col[DRIVER].p90,
+			res[i].col[FLOOR].median, res[i].col[FLOOR].p10,
+			res[i].col[FLOOR].p90);
 	fclose(f);
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s -p /dev/nvmeN -s SCID_A,SCID_B -c CHUNK [-q 1,16,...] [-r REPS] [-o FILE] BDF_A BDF_B [BDF_SRC BDF_DST]...\n",
+	fprintf(stderr, "usage: %s -p /dev/nvmeN -s SCID_A,SCID_B -c CHUNK\n",
 		prog);
+	fprintf(stderr, "\t[-q 1,16,...] [-r REPS] [-o FILE] BDF_A BDF_B [BDF_SRC BDF_DST]...\n");
 	exit(2);
 }
 
@@ -631,7 +678,7 @@ int main(int argc, char *argv[])
 			break;
 		case 's':
 			if (sscanf(optarg, "%d,%d", &o.scid[0], &o.scid[1]) != 2)
-				usage(argv[0]);
+				print_usage(argv[0]);
 			break;
 		case 'c':
 			o.chunk = strtoul(optarg, NULL, 0);
@@ -650,7 +697,7 @@ int main(int argc, char *argv[])
 			o.out = optarg;
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	npairs = nbdfs / 2;
@@ -661,10 +708,10 @@ int main(int argc, char *argv[])
 	}
 	if (!o.scid[0] || !o.scid[1] || o.chunk < 512 || o.chunk % 4 ||
 	    o.reps < 10 || nbdfs % 2 || npairs > MAX_PAIRS)
-		usage(argv[0]);
+		print_usage(argv[0]);
 	for (i = 0; i < o.ncounts; i++)
 		if (o.counts[i] < 1)
-			usage(argv[0]);
+			print_usage(argv[0]);
 
 	pf_fd = open(o.pf, O_RDWR);
 	if (pf_fd < 0)
@@ -687,7 +734,8 @@ int main(int argc, char *argv[])
 	for (i = 0; i < o.ncounts; i++) {
 		run_count(&o, &pairs[0], o.counts[i], &res[i]);
 		printf("# %d queue pair(s): driver %.3f ms, floor %.3f ms\n",
-		       o.counts[i], res[i].total.median, res[i].floor.median);
+		       o.counts[i], res[i].col[DRIVER].median,
+		       res[i].col[FLOOR].median);
 		fflush(stdout);
 	}
 
