@@ -19,7 +19,7 @@ STOCK_QEMU_MIN=1:10.0
 
 # Host tools: kernel build, checks, the VM, the tests.
 PKGS=(bc bison flex libelf-dev libssl-dev dwarves ccache cpio kmod rsync
-      xz-utils python3 sparse coccinelle ocaml-nox python3-ply git patch diffutils gawk
+      xz-utils python3 sparse coccinelle ocaml-nox python3-ply python3-git git patch diffutils gawk
       seabios nvme-cli util-linux iproute2 gnuplot-nox busybox-static file)
 
 need_update=0
