@@ -17,7 +17,7 @@ here=$(dirname "$(realpath "$0")")
 out=$logs/bench
 mkdir -p "$out"
 
-echo "Booting the test kernel under QEMU (TCG) for the benchmark; it takes about 15 minutes."
+echo "Booting the benchmark kernel under QEMU (TCG); the run takes about 2 minutes."
 NVFIO_NVME_VFS=32 NVFIO_NVME_VQ_PER_VF=1024 NVFIO_NVME_MDTS=1 \
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$out" \
 	-m 3G -t 3600 -- "$here/guest/bench.sh" -s "$selftests" "$@" |

@@ -14,15 +14,14 @@
 # Writes bench.json, bench.json.dat and bench-idle.txt to $NVFIO_OUT.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
-bin=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}
-bench=$bin/vfio_pci_nvme_migration_bench
+bench=${NVFIO_SELFTESTS:-${NVFIO_BUILD:-}/nvfio-selftests}/vfio_pci_nvme_migration_bench
 queues=1023
 reps=50
 pairs=16
 
 while getopts s:q:r:p: opt; do
 	case $opt in
-	s) bin=$OPTARG bench=$bin/vfio_pci_nvme_migration_bench ;;
+	s) bench=$OPTARG/vfio_pci_nvme_migration_bench ;;
 	q) queues=$OPTARG ;;
 	r) reps=$OPTARG ;;
 	p) pairs=$OPTARG ;;

@@ -199,14 +199,90 @@ static u64 timed_set(struct vfio_pci_device *dev, u32 state, int *fd)
 	return now_ns() - t;
 }
 
+/* --- Kernel memory charged to this process' memory cgroup --- */
+
+static char cgroup[256];
+
+static void memcg_find(void)
+{
+	char line[256], path[320];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	VFIO_ASSERT_NOT_NULL(f);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "0::", 3) && strcmp(line, "0::/"))
+			snprintf(cgroup, sizeof(cgroup), "/sys/fs/cgroup%s",
+				 line + 3);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/memory.high", cgroup);
+	if (cgroup[0] && access(path, W_OK))
+		cgroup[0] = '\0';
+}
+
+static FILE *memcg_file(const char *name, const char *mode)
+{
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup, name);
+	f = fopen(path, mode);
+	VFIO_ASSERT_NOT_NULL(f, "%s\n", path);
+	return f;
+}
+
+/*
+ * memcg caches up to a page of slab statistics per CPU: a memory.high below
+ * the usage makes it drain them, and put back to "max" it reclaims nothing
+ * more.
+ */
+static void memcg_drain(void)
+{
+	long cur = 0;
+	FILE *f;
+
+	f = memcg_file("memory.current", "r");
+	if (fscanf(f, "%ld", &cur) != 1)
+		die("memory.current", EINVAL);
+	fclose(f);
+	f = memcg_file("memory.high", "w");
+	fprintf(f, "%ld\n", cur > PAGE ? cur - PAGE : 0);
+	fclose(f);
+	f = memcg_file("memory.high", "w");
+	fprintf(f, "max\n");
+	fclose(f);
+}
+
+/* Slab and vmalloc bytes of the cgroup, drained and flushed */
+static long kmem(void)
+{
+	char key[64];
+	long v, sum = 0;
+	FILE *f;
+
+	if (!cgroup[0])
+		return 0;
+	memcg_drain();
+	usleep(MEMCG_FLUSH_US);
+	f = memcg_file("memory.stat", "r");
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, "slab") || !strcmp(key, "vmalloc"))
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
 /*
  * Migrate @p from its source, in RUNNING, to the other VF, in STOP, which
- * ends in RUNNING; @t gets the time of each arc and their sum in ns.
- * Returns the length of the stream.
+ * ends in RUNNING; @t gets the time of each arc and their sum in ns. With
+ * @mem, the kernel memory held is measured too (see kmem()), which makes the
+ * times meaningless. Returns the length of the stream.
  */
-static size_t migrate(struct pair *p, u64 t[NR_COLS])
+static size_t migrate(struct pair *p, u64 t[NR_COLS], struct result *mem)
 {
 	struct vfio_pci_device *s = p->dev[p->src], *d = p->dev[!p->src];
+	long base = mem ? kmem() : 0;
 	ssize_t len;
 	int fd, i;
 	u64 t0;
@@ -219,20 +295,26 @@ static size_t migrate(struct pair *p, u64 t[NR_COLS])
 	t[ARC_SAVE] = now_ns() - t0;
 	if (len < 0)
 		die("reading the saving data fd", len);
+	if (mem)
+		mem->mem_src = kmem() - base;
+	/* The old source, stopped, is the next destination */
+	set_state(s, STOP, NULL);
 	close(fd);
 	t0 = now_ns();
 	set_state(d, RESUMING, &fd);
 	if (write_fd(fd, p->stream, len))
 		die("writing the resuming data fd", errno);
 	t[ARC_RESUMING] = now_ns() - t0;
+	if (mem)
+		mem->mem_dst = kmem() - base;
 	t[ARC_LOAD] = timed_set(d, STOP, NULL);
 	close(fd);
 	t[ARC_RUN] = timed_set(d, RUNNING, NULL);
 	t[DRIVER] = 0;
 	for (i = ARC_P2P; i < DRIVER; i++)
 		t[DRIVER] += t[i];
-	/* The old source, stopped, is the next destination */
-	set_state(s, STOP, NULL);
+	if (mem)
+		mem->mem_after = kmem() - base;
 	p->src = !p->src;
 	return len;
 }
@@ -334,110 +416,6 @@ static void floor_migrate(const struct opts *o, int src, int dst, u8 *buf,
 		   t[FLOOR_RESUME];
 }
 
-/* --- Kernel memory charged to this process' memory cgroup --- */
-
-static char cgroup[256];
-
-static void memcg_find(void)
-{
-	char line[256], path[320];
-	FILE *f = fopen("/proc/self/cgroup", "r");
-
-	VFIO_ASSERT_NOT_NULL(f);
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "0::", 3) && strcmp(line, "0::/"))
-			snprintf(cgroup, sizeof(cgroup), "/sys/fs/cgroup%s",
-				 line + 3);
-	}
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/memory.high", cgroup);
-	if (cgroup[0] && access(path, W_OK))
-		cgroup[0] = '\0';
-}
-
-static FILE *memcg_file(const char *name, const char *mode)
-{
-	char path[320];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", cgroup, name);
-	f = fopen(path, mode);
-	VFIO_ASSERT_NOT_NULL(f, "%s\n", path);
-	return f;
-}
-
-/*
- * memcg caches up to a page of slab statistics per CPU: a memory.high below
- * the usage makes it drain them, and put back to "max" it reclaims nothing
- * more.
- */
-static void memcg_drain(void)
-{
-	long cur = 0;
-	FILE *f;
-
-	f = memcg_file("memory.current", "r");
-	if (fscanf(f, "%ld", &cur) != 1)
-		die("memory.current", EINVAL);
-	fclose(f);
-	f = memcg_file("memory.high", "w");
-	fprintf(f, "%ld\n", cur > PAGE ? cur - PAGE : 0);
-	fclose(f);
-	f = memcg_file("memory.high", "w");
-	fprintf(f, "max\n");
-	fclose(f);
-}
-
-/* Slab and vmalloc bytes of the cgroup, drained and flushed */
-static long kmem(void)
-{
-	char key[64];
-	long v, sum = 0;
-	FILE *f;
-
-	if (!cgroup[0])
-		return 0;
-	memcg_drain();
-	usleep(MEMCG_FLUSH_US);
-	f = memcg_file("memory.stat", "r");
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, "slab") || !strcmp(key, "vmalloc"))
-			sum += v;
-	fclose(f);
-	return sum;
-}
-
-/*
- * Kernel memory held while @p migrates: by the source once its stream is
- * read, by the destination once the stream is written, and after both
- * data fds are closed, against what was held before.
- */
-static void measure_memory(struct pair *p, struct result *r)
-{
-	struct vfio_pci_device *s = p->dev[p->src], *d = p->dev[!p->src];
-	long base = kmem();
-	int sfd, dfd;
-	ssize_t len;
-
-	set_state(s, STOP_COPY, &sfd);
-	len = read_fd(sfd, p->stream, STREAM_MAX);
-	if (len < 0)
-		die("reading the saving data fd", len);
-	r->mem_src = kmem() - base;
-	set_state(d, RESUMING, &dfd);
-	if (write_fd(dfd, p->stream, len))
-		die("writing the resuming data fd", errno);
-	set_state(s, STOP, NULL);
-	close(sfd);
-	r->mem_dst = kmem() - base;
-	set_state(d, STOP, NULL);
-	close(dfd);
-	set_state(d, RUNNING, NULL);
-	r->mem_after = kmem() - base;
-	p->src = !p->src;
-}
-
 /* --- One queue count --- */
 
 static long div_up(size_t a, size_t b)
@@ -469,8 +447,8 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 	pf_formats(&csvi, &csuuidi);
 
 	/* A migration there and back to warm up */
-	len = migrate(p, sample);
-	migrate(p, sample);
+	len = migrate(p, sample, NULL);
+	migrate(p, sample, NULL);
 	r->queues = queues;
 	r->state = len - STREAM_OVERHEAD;
 
@@ -478,7 +456,7 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 	send0 = qom_get("lm-send-count");
 	recv0 = qom_get("lm-recv-count");
 	for (i = 0; i < 10; i++)
-		migrate(p, sample);
+		migrate(p, sample, NULL);
 	r->sends = (qom_get("lm-send-count") - send0) / 10.0;
 	r->recvs = (qom_get("lm-recv-count") - recv0) / 10.0;
 	/* Suspend, the state read and loaded in chunks, Resume */
@@ -491,7 +469,7 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 	 * outside the timing put them back as the driver left them.
 	 */
 	for (i = 0; i < o->reps; i++) {
-		migrate(p, sample);
+		migrate(p, sample, NULL);
 		src = o->scid[p->src];
 		dst = o->scid[!p->src];
 		floor_migrate(o, src, dst, p->stream, r->state, csvi, csuuidi,
@@ -506,7 +484,8 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 		free(t[c]);
 	}
 
-	measure_memory(p, r);
+	/* The kernel memory one more migration holds */
+	migrate(p, sample, r);
 
 	if (qmem.vaddr) {
 		for (i = 0; i < 2; i++)
@@ -526,7 +505,7 @@ static void *pair_thread(void *arg)
 	u64 t[NR_COLS];
 
 	pthread_barrier_wait(&barrier);
-	migrate(p, t);
+	migrate(p, t, NULL);
 	return NULL;
 }
 
@@ -548,7 +527,7 @@ static void run_pairs(struct pair *pairs, int n, int rounds, double *conc,
 	for (r = 0; r < rounds; r++) {
 		t0 = now_ns();
 		for (i = 0; i < n; i++)
-			migrate(&pairs[i], t);
+			migrate(&pairs[i], t, NULL);
 		ts[r] = now_ns() - t0;
 
 		VFIO_ASSERT_EQ(pthread_barrier_init(&barrier, NULL, n + 1), 0);
