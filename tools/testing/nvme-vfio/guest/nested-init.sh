@@ -15,6 +15,6 @@ while [ ! -b $dev ] && [ $i -lt 600 ]; do
 	i=$((i + 1))
 done
 echo "guest: $(uname -r), up $(cut -d' ' -f1 /proc/uptime) s, $(ls /dev | grep -c '^nvme') NVMe nodes"
-/blkcheck $dev "${blocks:-1024}" "${every:-64}"
+/blkcheck $dev "${blocks:-1024}" "${every:-16}"
 echo "guest: blkcheck exited with status $?"
 poweroff -f

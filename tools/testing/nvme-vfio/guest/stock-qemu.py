@@ -22,7 +22,7 @@ usage: stock-qemu.py [-r ROUNDS] [-k KERNEL] [-i INITRD] [-m MEM] VF_A VF_B
              test kernel's, $NVFIO_BUILD-nested/arch/x86/boot/bzImage)
   -i INITRD  its initramfs (default: $NVFIO_BUILD-nested/nested-initramfs.cpio.gz),
              whose init runs blkcheck on the VF's namespace
-  -m MEM     guest memory (default 256M)
+  -m MEM     guest memory (default 128M)
 
 The guest's console is watched for I/O errors and timeouts (the kernel
 logs warnings there), and for new progress of blkcheck after each switch.
@@ -32,7 +32,8 @@ newer), NVFIO_OUT (where the consoles and QEMU logs are kept).
 
 Prints a line per migration with QEMU's figures from query-migrate and the
 PF's Migration Send/Receive commands it took (the patched model's counters,
-read over the VM's own QMP port), PASS:/FAIL: lines and a downtime summary.
+read over the VM's own QMP port), where the wall-clock time went,
+PASS:/FAIL: lines and a downtime summary.
 """
 
 import argparse
@@ -49,7 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from qmp import PORT, Qmp  # noqa: E402
 
 PF = "/machine/peripheral/nvme0"
-PROGRESS = re.compile(r"^blkcheck: \d+ blocks", re.M)
+PROGRESS = re.compile(r"^blkcheck: \d+ blocks.*$", re.M)
 TROUBLE = re.compile(r"blkcheck: ERROR.*|.*I/O error.*|.*nvme.*timeout.*|.*Call Trace.*")
 
 
@@ -73,19 +74,25 @@ class Nested:
                "-chardev", "file,id=con,path=" + self.console,
                "-serial", "chardev:con",
                "-qmp", "unix:%s,server=on,wait=off" % sock, *extra]
+        self.vf = vf
+        self.sock = sock
+        self.qmp = None
         self.log = open(os.path.join(opts.logs, name + ".log"), "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
+
+    def connect(self):
+        """Wait for QEMU to come up and answer on its QMP monitor."""
         deadline = time.monotonic() + 120
         while True:
             try:
-                self.qmp = Qmp(sock)
+                self.qmp = Qmp(self.sock)
                 return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise Failure("QEMU %s on %s did not start: %s" %
-                                  (name, vf, self.tail()))
+                                  (self.name, self.vf, self.tail()))
                 time.sleep(0.1)
 
     def tail(self):
@@ -96,12 +103,15 @@ class Nested:
         return self.qmp.execute("query-status")["status"]
 
     def quit(self):
+        """Ask QEMU to quit; wait() reaps it."""
         try:
             self.qmp.execute("quit")
         except (EOFError, OSError):
             pass
+
+    def wait(self):
         try:
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             raise Failure("QEMU %s did not quit" % self.name)
         finally:
@@ -113,22 +123,25 @@ class Nested:
             self.proc.wait()
         self.log.close()
 
-    def progressed(self, seen, timeout):
-        """Wait for the guest to print more progress lines than @seen.
-        Returns the new count; fails on any error the guest prints."""
+    def checked(self):
+        """The guest's console so far; fails on any error the guest printed."""
+        try:
+            with open(self.console, errors="replace") as f:
+                text = f.read()
+        except FileNotFoundError:
+            text = ""
+        bad = TROUBLE.search(text)
+        if bad:
+            raise Failure("the guest on %s reported: %s" % (self.name, bad.group(0).strip()))
+        return text
+
+    def progressed(self, timeout):
+        """Wait for the guest to print a progress line on this QEMU's
+        console, that is, after it came here."""
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                with open(self.console, errors="replace") as f:
-                    text = f.read()
-            except FileNotFoundError:
-                text = ""
-            bad = TROUBLE.search(text)
-            if bad:
-                raise Failure("the guest on %s reported: %s" % (self.name, bad.group(0).strip()))
-            n = len(PROGRESS.findall(text))
-            if n > seen:
-                return n
+            if PROGRESS.search(self.checked()):
+                return
             if self.proc.poll() is not None:
                 raise Failure("QEMU %s exited: %s" % (self.name, self.tail()))
             if time.monotonic() > deadline:
@@ -160,7 +173,8 @@ class Counters:
         return "; PF commands: %d Migration Send, %d Migration Receive" % d
 
 
-def migrate(opts, src, dst, n, counters):
+def migrate(opts, src, dst, n):
+    """Move the guest from @src to @dst; returns query-migrate's figures."""
     uri = "unix:%s/mig%d.sock" % (opts.sock, n)
     dst.qmp.execute("migrate-incoming", {"uri": uri})
     # The VF does no dirty page tracking, and the VM's emulated IOMMU none
@@ -183,14 +197,7 @@ def migrate(opts, src, dst, n, counters):
     status = dst.status()
     if status != "running":
         raise Failure("migration %d: the guest on %s is %s" % (n, dst.name, status))
-    # The source's VF is reset when its QEMU closes it: count that too.
-    src.quit()
-    print("  migration %d: %s -> %s: total %d ms, downtime %d ms, setup %d ms, "
-          "device state %d bytes, RAM %d bytes%s" %
-          (n, src.name, dst.name, r["total-time"], r["downtime"], r["setup-time"],
-           r.get("vfio", {}).get("transferred", 0), r["ram"]["transferred"],
-           counters.delta()), flush=True)
-    return r["downtime"]
+    return r
 
 
 def qemu_version(qemu):
@@ -208,7 +215,7 @@ def main():
     ap.add_argument("-r", dest="rounds", type=int, default=20)
     ap.add_argument("-k", dest="kernel", default=nested + "/arch/x86/boot/bzImage")
     ap.add_argument("-i", dest="initrd", default=nested + "/nested-initramfs.cpio.gz")
-    ap.add_argument("-m", dest="mem", default="256M")
+    ap.add_argument("-m", dest="mem", default="128M")
     ap.add_argument("vfs", nargs=2)
     opts = ap.parse_args()
     opts.qemu = os.environ.get("STOCK_QEMU", "/usr/bin/qemu-system-x86_64")
@@ -236,30 +243,48 @@ def main():
 
     counters = Counters()
     downtimes = []
-    cur = None
-    seen = 0
-    n = 0
+    cur = nxt = None
+    total = 2 * opts.rounds
+    incoming = ["-incoming", "defer"]
     try:
         start = time.monotonic()
         cur = Nested(opts, "q0", opts.vfs[0])
-        seen = cur.progressed(0, 1200)
+        cur.connect()
+        cur.progressed(1200)
         print("  guest up and writing after %.0f s" % (time.monotonic() - start), flush=True)
-        for rnd in range(1, opts.rounds + 1):
-            for side in (1, 0):
-                n += 1
-                nxt = Nested(opts, "q%d" % n, opts.vfs[side], ["-incoming", "defer"])
-                try:
-                    downtimes.append(migrate(opts, cur, nxt, n, counters))
-                except Failure:
-                    nxt.stop()
-                    raise
-                cur = nxt
-                seen = cur.progressed(seen, 300)
-            with open(cur.console, errors="replace") as f:
-                last = [line.strip() for line in f if PROGRESS.match(line)][-1]
-            print("  round trip %d: %s" % (rnd, last), flush=True)
+        nxt = Nested(opts, "q1", opts.vfs[1], incoming)
+        for n in range(1, total + 1):
+            t0 = time.monotonic()
+            nxt.connect()
+            t1 = time.monotonic()
+            r = migrate(opts, cur, nxt, n)
+            t2 = time.monotonic()
+            src, cur, nxt = cur, nxt, None
+            # Closing the source's VF resets it: count that in this
+            # migration. The next destination starts on that VF once it is
+            # free, while the guest goes on on this one.
+            src.quit()
+            src.wait()
+            src.checked()
+            t3 = time.monotonic()
+            if n < total:
+                nxt = Nested(opts, "q%d" % (n + 1), opts.vfs[(n + 1) % 2], incoming)
+            cur.progressed(300)
+            downtimes.append(r["downtime"])
+            print("  migration %d: %s -> %s: total %d ms, downtime %d ms, setup %d ms, "
+                  "device state %d bytes, RAM %d bytes%s" %
+                  (n, src.name, cur.name, r["total-time"], r["downtime"], r["setup-time"],
+                   r.get("vfio", {}).get("transferred", 0), r["ram"]["transferred"],
+                   counters.delta()), flush=True)
+            print("    wall clock: waited %.1f s for the destination, migrated in %.1f s, "
+                  "source quit in %.1f s, guest I/O went on after %.1f s" %
+                  (t1 - t0, t2 - t1, t3 - t2, time.monotonic() - t3), flush=True)
+            if n % 2 == 0:
+                last = PROGRESS.findall(cur.checked())[-1].strip()
+                print("  round trip %d: %s" % (n // 2, last), flush=True)
+        cur.checked()
         print("PASS: stock-qemu: %d live migrations (%d round trips) between %s and %s completed"
-              % (n, opts.rounds, *opts.vfs))
+              % (total, opts.rounds, *opts.vfs))
         print("PASS: stock-qemu: the guest's I/O went on after every switch "
               "with no error and no bad block")
         ok = True
@@ -267,8 +292,9 @@ def main():
         print("FAIL: stock-qemu: %s" % err)
         ok = False
     finally:
-        if cur:
-            cur.stop()
+        for q in (cur, nxt):
+            if q:
+                q.stop()
         shutil.copytree(opts.logs, keep, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.qmp", "*.sock"))
         shutil.rmtree(opts.sock, ignore_errors=True)
