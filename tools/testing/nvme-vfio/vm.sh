@@ -14,7 +14,8 @@
 #                "make modules_install INSTALL_MOD_PATH=MODROOT"
 #                (default: $NVFIO_CACHE/build-modroot when it exists)
 #   -o DIR       run directory for logs (default: $NVFIO_CACHE/vm-runs/<date>)
-#   -t SECONDS   time limit for the whole VM run (default: 1200)
+#   -t SECONDS   time limit for the whole VM run (default: $NVFIO_VM_LIMIT,
+#                else 1200)
 #   -m SIZE      guest memory (default: 1536M)
 #   -v           show the kernel console too, not only the command's output
 #
@@ -49,7 +50,7 @@ kernel=$cache/build/arch/x86/boot/bzImage
 modroot=
 [ -d "$cache/build-modroot/lib/modules" ] && modroot=$cache/build-modroot
 outdir=
-limit=1200
+limit=${NVFIO_VM_LIMIT:-1200}
 mem=1536M
 tcg_thread=${NVFIO_TCG_THREAD:-multi}
 verbose=
