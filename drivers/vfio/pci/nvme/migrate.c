@@ -420,7 +420,8 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 	size_t len;
 	int ret;
 
-	first = kzalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	/* Only the bytes of the state in it are used */
+	first = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!first)
 		return -ENOMEM;
 	ret = nvmevf_size_state(nvdev, first, &len);

@@ -200,16 +200,17 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_state_size);
  *
  * Beyond a page kmalloc() rounds a buffer up to a power of two, so a large
  * state comes from vmalloc(), which rounds it up to a page: a migrating VF
- * holds no more than its state and a page.
+ * holds no more than its state and a page. The buffer is not zeroed: both
+ * sides fill it whole before they use it.
  *
- * Return: the zeroed buffer, charged to the caller's memory cgroup and
- * freed with kvfree(), or NULL.
+ * Return: the buffer, charged to the caller's memory cgroup and freed with
+ * kvfree(), or NULL.
  */
 void *nvmevf_state_alloc(size_t len)
 {
 	if (len <= PAGE_SIZE)
-		return kzalloc(len, GFP_KERNEL_ACCOUNT);
-	return __vmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		return kmalloc(len, GFP_KERNEL_ACCOUNT);
+	return __vmalloc(len, GFP_KERNEL_ACCOUNT);
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_state_alloc);
 
