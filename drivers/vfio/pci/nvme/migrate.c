@@ -42,8 +42,11 @@ MODULE_PARM_DESC(max_state_size,
  * struct nvmevf_migf - a migration data fd
  * @filp: its file
  * @nvdev: its device
+ * @io_lock: serializes read() and write()
  * @lock: protects the members below; the FSM takes it to disable the file
  * @disabled: the device left the state the file belongs to
+ * @copying: read() or write() copies to or from the buffers below without
+ *	@lock; a disabled file's buffers are then freed once it is done
  * @precopy: a saving file whose stream ends, for now, after @compat
  * @compat: the compatibility record of a saving file
  * @state_hdr: the state record header of a saving file
@@ -55,9 +58,12 @@ MODULE_PARM_DESC(max_state_size,
 struct nvmevf_migf {
 	struct file *filp;
 	struct nvmevf_pci_core_device *nvdev;
+	/* serializes read() and write(), held across copy_{to,from}_user() */
+	struct mutex io_lock;
 	/* protects the members below */
 	struct mutex lock;
 	bool disabled;
+	bool copying;
 	bool precopy;
 	struct nvmevf_compat_rec compat;
 	struct nvmevf_rec_hdr state_hdr;
@@ -108,16 +114,22 @@ static bool nvmevf_suspended(enum vfio_device_mig_state state)
 	       state != VFIO_DEVICE_STATE_PRE_COPY;
 }
 
+/* Free the buffers of a file; called with migf->lock */
+static void nvmevf_free_bufs(struct nvmevf_migf *migf)
+{
+	kvfree(migf->state);
+	migf->state = NULL;
+	migf->state_len = 0;
+	nvmevf_stream_parser_free(&migf->parser);
+}
+
 static void nvmevf_disable_migf(struct nvmevf_migf *migf)
 {
 	guard(mutex)(&migf->lock);
 	migf->disabled = true;
 	migf->precopy = false;
-	migf->filp->f_pos = 0;
-	kvfree(migf->state);
-	migf->state = NULL;
-	migf->state_len = 0;
-	nvmevf_stream_parser_free(&migf->parser);
+	if (!migf->copying)
+		nvmevf_free_bufs(migf);
 }
 
 static void nvmevf_put_migf(struct nvmevf_migf **migf)
@@ -139,14 +151,38 @@ static int nvmevf_release_file(struct inode *inode, struct file *filp)
 {
 	struct nvmevf_migf *migf = filp->private_data;
 
-	/* The FSM disabled the file, and so freed its buffers, long ago */
+	/* The FSM disabled the file, and its buffers are freed */
 	mutex_destroy(&migf->lock);
+	mutex_destroy(&migf->io_lock);
 	kfree(migf);
 	return 0;
 }
 
-/* Copy stream bytes from the file position on; called with migf->lock */
-static size_t nvmevf_save_copy(struct nvmevf_migf *migf, void *buf, size_t len)
+/*
+ * The data fds copy between user memory and their buffers without holding
+ * migf->lock, which the FSM takes to disable them: a fault in
+ * copy_{to,from}_user() can take mmap_lock and then vdev->memory_lock, for a
+ * buffer that is an mmap()ed BAR, while a device reset holds memory_lock and
+ * disables the fds. A copy sets @copying under migf->lock first, and then
+ * disabling the file leaves its buffers for the copy to free.
+ */
+
+/* End a copy: true if the file is still enabled; called with migf->lock */
+static bool nvmevf_copy_end(struct nvmevf_migf *migf)
+{
+	migf->copying = false;
+	if (!migf->disabled)
+		return true;
+	nvmevf_free_bufs(migf);
+	return false;
+}
+
+/*
+ * Where the stream continues at the file position: up to @len bytes at
+ * @src, 0 at its end. Called with migf->lock.
+ */
+static size_t nvmevf_save_span(struct nvmevf_migf *migf, const void **src,
+			       size_t len)
 {
 	const struct kvec segs[] = {
 		{ &migf->compat, sizeof(migf->compat) },
@@ -156,74 +192,54 @@ static size_t nvmevf_save_copy(struct nvmevf_migf *migf, void *buf, size_t len)
 	};
 	unsigned int i, nsegs = migf->precopy ? 1 : ARRAY_SIZE(segs);
 	loff_t off = migf->filp->f_pos;
-	size_t done = 0, n;
 
-	for (i = 0; i < nsegs && len; i++) {
-		if (off >= segs[i].iov_len) {
-			off -= segs[i].iov_len;
-			continue;
+	for (i = 0; i < nsegs; i++) {
+		if (off < segs[i].iov_len) {
+			*src = segs[i].iov_base + off;
+			return min_t(size_t, len, segs[i].iov_len - off);
 		}
-		n = min_t(size_t, len, segs[i].iov_len - off);
-		memcpy(buf + done, segs[i].iov_base + off, n);
-		migf->filp->f_pos += n;
-		len -= n;
-		done += n;
-		off = 0;
+		off -= segs[i].iov_len;
 	}
-	return done;
+	return 0;
 }
-
-/*
- * The data fds move the stream through a bounce page and never hold
- * migf->lock across copy_{to,from}_user(): a fault there can take
- * mmap_lock and then vdev->memory_lock, for a buffer that is an mmap()ed
- * BAR, while a device reset holds memory_lock and disables the fds, which
- * takes migf->lock.
- */
-#define NVMEVF_BOUNCE_SIZE	PAGE_SIZE
 
 static ssize_t nvmevf_save_read(struct file *filp, char __user *buf,
 				size_t len, loff_t *pos)
 {
 	struct nvmevf_migf *migf = filp->private_data;
+	const void *src;
 	ssize_t done = 0;
-	void *bounce;
-	size_t n;
+	size_t n, left;
+	int ret = 0;
 
 	if (pos)
 		return -ESPIPE;
 
-	bounce = kmalloc(NVMEVF_BOUNCE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-
-	while (len) {
+	guard(mutex)(&migf->io_lock);
+	while (len && !ret) {
 		scoped_guard(mutex, &migf->lock) {
-			if (migf->disabled) {
-				done = done ?: -ENODEV;
-				goto out;
-			}
-			n = nvmevf_save_copy(migf, bounce,
-					     min(len, NVMEVF_BOUNCE_SIZE));
-			/* The temporary end of a PRE_COPY stream */
-			if (!n && !done && migf->precopy) {
-				done = -ENOMSG;
-				goto out;
-			}
+			if (migf->disabled)
+				return done ?: -ENODEV;
+			n = nvmevf_save_span(migf, &src, len);
+			if (!n)
+				/* The temporary end of a PRE_COPY stream */
+				return done ?: (migf->precopy ? -ENOMSG : 0);
+			migf->copying = true;
 		}
-		if (!n)
-			break;
-		if (copy_to_user(buf, bounce, n)) {
-			done = done ?: -EFAULT;
-			goto out;
+
+		left = copy_to_user(buf, src, n);
+		n -= left;
+		scoped_guard(mutex, &migf->lock) {
+			if (nvmevf_copy_end(migf))
+				filp->f_pos += n;
 		}
+		if (left)
+			ret = -EFAULT;
 		buf += n;
 		len -= n;
 		done += n;
 	}
-out:
-	kfree(bounce);
-	return done;
+	return done ?: ret;
 }
 
 static long nvmevf_save_ioctl(struct file *filp, unsigned int cmd,
@@ -264,29 +280,14 @@ static const struct file_operations nvmevf_save_fops = {
 	.release = nvmevf_release_file,
 };
 
-/* Feed @len bytes of @src to the parser; called with migf->lock */
-static int nvmevf_resume_feed(struct nvmevf_migf *migf, const void *src,
-			      size_t len)
+/* Log why the stream is rejected, if it just was; called with migf->lock */
+static void nvmevf_resume_log(struct nvmevf_migf *migf, bool was_rejected)
 {
 	struct nvmevf_stream_parser *p = &migf->parser;
-	void *dst;
-	size_t n;
-	int ret;
 
-	while (len) {
-		ret = nvmevf_stream_window(p, &dst, &n);
-		if (ret)
-			return ret;
-		n = min(n, len);
-		memcpy(dst, src, n);
-		ret = nvmevf_stream_advance(p, n);
-		if (ret)
-			return ret;
-		migf->filp->f_pos += n;
-		src += n;
-		len -= n;
-	}
-	return 0;
+	if (!was_rejected && p->status.err)
+		dev_err_ratelimited(nvmevf_dev(migf->nvdev), "migration stream rejected: %s\n",
+				    p->status.msg);
 }
 
 static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
@@ -295,47 +296,48 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 	struct nvmevf_migf *migf = filp->private_data;
 	struct nvmevf_stream_parser *p = &migf->parser;
 	ssize_t done = 0;
-	void *bounce;
+	size_t n, left;
 	bool rejected;
-	size_t n;
+	void *dst;
 	int ret;
 
 	if (pos)
 		return -ESPIPE;
 
-	bounce = kmalloc(NVMEVF_BOUNCE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-
+	guard(mutex)(&migf->io_lock);
 	while (len) {
-		n = min(len, NVMEVF_BOUNCE_SIZE);
-		if (copy_from_user(bounce, buf, n)) {
-			done = done ?: -EFAULT;
-			break;
-		}
 		scoped_guard(mutex, &migf->lock) {
-			if (migf->disabled) {
-				done = done ?: -ENODEV;
-				goto out;
-			}
-			/* Log a rejection once, when it happens */
+			if (migf->disabled)
+				return done ?: -ENODEV;
 			rejected = p->status.err;
-			ret = nvmevf_resume_feed(migf, bounce, n);
+			ret = nvmevf_stream_window(p, &dst, &n);
 			if (ret) {
-				if (!rejected)
-					dev_err_ratelimited(nvmevf_dev(migf->nvdev),
-							    "migration stream rejected: %s\n",
-							    p->status.msg);
-				done = ret;
-				goto out;
+				nvmevf_resume_log(migf, rejected);
+				return ret;
 			}
+			migf->copying = true;
 		}
+
+		/* The parser checks what it got once it is in the window */
+		n = min(n, len);
+		left = copy_from_user(dst, buf, n);
+		n -= left;
+		scoped_guard(mutex, &migf->lock) {
+			if (!nvmevf_copy_end(migf))
+				return done ?: -ENODEV;
+			ret = nvmevf_stream_advance(p, n);
+			if (ret) {
+				nvmevf_resume_log(migf, rejected);
+				return ret;
+			}
+			filp->f_pos += n;
+		}
+		done += n;
+		if (left)
+			return done ?: -EFAULT;
 		buf += n;
 		len -= n;
-		done += n;
 	}
-out:
-	kfree(bounce);
 	return done;
 }
 
@@ -364,6 +366,7 @@ static struct nvmevf_migf *nvmevf_alloc_migf(struct nvmevf_pci_core_device *nvde
 	}
 
 	stream_open(filp->f_inode, filp);
+	mutex_init(&migf->io_lock);
 	mutex_init(&migf->lock);
 	migf->filp = filp;
 	migf->nvdev = nvdev;

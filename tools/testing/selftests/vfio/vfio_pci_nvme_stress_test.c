@@ -565,7 +565,7 @@ static void race_use_fd(struct worker *wk, int data_fd, u32 state)
 	u8 buf[4096];
 	ssize_t n;
 
-	switch (rand_r(&wk->seed) % 3) {
+	switch (rand_r(&wk->seed) % 4) {
 	case 0:
 		break;
 	case 1:
@@ -593,6 +593,16 @@ static void race_use_fd(struct worker *wk, int data_fd, u32 state)
 		n = read(data_fd, buf, sizeof(buf));
 		n = write(data_fd, buf, sizeof(buf));
 		(void)n;
+		break;
+	case 3:
+		/*
+		 * Write from the VF's mmap()ed BAR 0, whose page faults take
+		 * the device's memory_lock, which a reset holds while it
+		 * disables the data fds.
+		 */
+		if (state == RESUMING && vf->dev->bars[0].vaddr &&
+		    write(data_fd, vf->dev->bars[0].vaddr, 64) < 0 && errno == 0)
+			snprintf(wk->why, sizeof(wk->why), "write without errno");
 		break;
 	}
 	close(data_fd);
