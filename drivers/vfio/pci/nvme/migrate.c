@@ -42,7 +42,8 @@ MODULE_PARM_DESC(max_state_size,
  * struct nvmevf_migf - a migration data fd
  * @filp: its file
  * @nvdev: its device
- * @io_lock: serializes read() and write()
+ * @io_lock: serializes read() and write(), which hold it across
+ *	copy_{to,from}_user(); taken before @lock, never by the FSM
  * @lock: protects the members below; the FSM takes it to disable the file
  * @disabled: the device left the state the file belongs to
  * @copying: read() or write() copies to or from the buffers below without
@@ -58,7 +59,7 @@ MODULE_PARM_DESC(max_state_size,
 struct nvmevf_migf {
 	struct file *filp;
 	struct nvmevf_pci_core_device *nvdev;
-	/* serializes read() and write(), held across copy_{to,from}_user() */
+	/* serializes read() and write(); taken before @lock */
 	struct mutex io_lock;
 	/* protects the members below */
 	struct mutex lock;
