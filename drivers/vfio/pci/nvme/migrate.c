@@ -216,7 +216,8 @@ static ssize_t nvmevf_save_read(struct file *filp, char __user *buf,
 	if (pos)
 		return -ESPIPE;
 
-	guard(mutex)(&migf->io_lock);
+	ACQUIRE(mutex_kill, io)(&migf->io_lock);
+	ret = ACQUIRE_ERR(mutex_kill, &io);
 	while (len && !ret) {
 		scoped_guard(mutex, &migf->lock) {
 			if (migf->disabled)
@@ -305,7 +306,10 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 	if (pos)
 		return -ESPIPE;
 
-	guard(mutex)(&migf->io_lock);
+	ACQUIRE(mutex_kill, io)(&migf->io_lock);
+	ret = ACQUIRE_ERR(mutex_kill, &io);
+	if (ret)
+		return ret;
 	while (len) {
 		scoped_guard(mutex, &migf->lock) {
 			if (migf->disabled)
@@ -326,6 +330,8 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 		scoped_guard(mutex, &migf->lock) {
 			if (!nvmevf_copy_end(migf))
 				return done ?: -ENODEV;
+			/* The FSM may have found the stream truncated meanwhile */
+			rejected = p->status.err;
 			ret = nvmevf_stream_advance(p, n);
 			if (ret) {
 				nvmevf_resume_log(migf, rejected);
@@ -908,11 +914,11 @@ void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 {
 	/*
 	 * Deferred reset, as in mlx5, virtio and xe. The PCI core calls this
-	 * with vdev->memory_lock held, while state_mutex is held across
-	 * migf->lock, which the data fds hold across copy_{to,from}_user():
-	 * a page fault there may take mmap_lock and then memory_lock, for an
-	 * mmap()ed BAR. Waiting for state_mutex here could deadlock, so only
-	 * try it: when it is busy, its holder applies the reset on unlock.
+	 * with vdev->memory_lock held, while a state_mutex holder may be
+	 * waiting for a PF command, up to the admin timeout, or for
+	 * migf->lock. Rather than stall the reset behind it, only try
+	 * state_mutex: when it is busy, its holder applies the reset on
+	 * unlock.
 	 */
 	spin_lock(&nvdev->reset_lock);
 	nvdev->deferred_reset = true;
