@@ -23,10 +23,8 @@
 # build of tools/qemu/build.sh, else /usr/bin's), NVFIO_CACHE (default
 # ~/.cache/nvme-vfio-pci), NVFIO_NS_SIZE (namespace size, default 256M),
 # NVFIO_BOOT_LIMIT (seconds the guest may take to start the command, 400),
-# NVFIO_TCG_THREAD (multi, the default, or single: QEMU 10.0's multi-threaded
-# TCG can abort in iotlb_to_section() when the guest remaps PCI BARs, as VF
-# resets do, while another vCPU accesses MMIO), NVFIO_NVME_VFS,
-# NVFIO_NVME_VQ_PER_VF and NVFIO_NVME_MDTS (the NVMe model, see below).
+# NVFIO_NVME_VFS, NVFIO_NVME_VQ_PER_VF and NVFIO_NVME_MDTS (the NVMe model,
+# see below).
 #
 # Files left in the run directory: kernel.log (the serial console), output.log
 # (the command's output), dmesg.txt, kmemleak.txt (kmemleak-tests.txt without
@@ -52,7 +50,6 @@ modroot=
 outdir=
 limit=${NVFIO_VM_LIMIT:-1200}
 mem=1536M
-tcg_thread=${NVFIO_TCG_THREAD:-multi}
 verbose=
 
 die() { echo "vm: $*" >&2; exit 125; }
@@ -145,7 +142,7 @@ nvme_pf+=${NVFIO_NVME_MDTS:+,mdts=$NVFIO_NVME_MDTS}
 # shellcheck disable=SC2054 # commas separate QEMU's suboptions
 qemu=(
 	"$QEMU" "${firmware[@]}" -nodefaults -no-user-config -display none -no-reboot
-	-machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread"
+	-machine q35,kernel-irqchip=split -accel tcg,thread=multi
 	-cpu max,la57=off -smp 2 -m "$mem"
 	-device intel-iommu,intremap=on,caching-mode=on
 	-kernel "$kernel" -append "$cmdline"

@@ -9,8 +9,6 @@
 # errors, and by stalling past the PF's admin timeout
 # (vfio_pci_nvme_stress_test fault); after each kind of fault a VF with I/O
 # in flight still migrates.
-# Many VF resets: multi-threaded TCG may abort on them (see vm.sh)
-# vm-env: NVFIO_TCG_THREAD=single
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest

@@ -8,8 +8,6 @@
 # its driver is unbound while the VFs migrate: every failure must be an
 # errno, the kernel must report nothing, and after provisioning again a VF
 # with I/O in flight migrates.
-# Many VF resets: multi-threaded TCG may abort on them (see vm.sh)
-# vm-env: NVFIO_TCG_THREAD=single
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
