@@ -39,6 +39,22 @@ MODULE_PARM_DESC(max_state_size,
 		 "Largest controller state, in bytes, saved or accepted from a migration stream (default: 16 MiB)");
 
 /**
+ * struct nvmevf_save - the stream of a saving data fd
+ * @compat: the compatibility record
+ * @hdr: the state record header
+ * @state: the controller state, NULL until the device reaches STOP_COPY
+ * @state_len: its size in bytes
+ * @tail: the state record trailer
+ */
+struct nvmevf_save {
+	struct nvmevf_compat_rec compat;
+	struct nvmevf_rec_hdr hdr;
+	void *state;
+	size_t state_len;
+	struct nvmevf_rec_tail tail;
+};
+
+/**
  * struct nvmevf_migf - a migration data fd
  * @filp: its file
  * @nvdev: its device
@@ -48,13 +64,16 @@ MODULE_PARM_DESC(max_state_size,
  * @disabled: the device left the state the file belongs to
  * @copying: read() or write() copies to or from the buffers below without
  *	@lock; a disabled file's buffers are then freed once it is done
- * @precopy: a saving file whose stream ends, for now, after @compat
- * @compat: the compatibility record of a saving file
- * @state_hdr: the state record header of a saving file
- * @state: the controller state of a saving file
- * @state_len: its size in bytes
- * @state_tail: the state record trailer of a saving file
+ * @precopy: a saving file whose stream ends, for now, after its
+ *	compatibility record
+ * @resuming: set at creation: the file takes a stream in @parser, else it
+ *	yields @save
+ * @save: the stream of a saving file
  * @parser: the stream parser of a resuming file
+ *
+ * A file only saves or only resumes, so @save and @parser share memory:
+ * with the &struct file and the dentry of the data fd, a migrating VF then
+ * holds less than a page on top of its controller state.
  */
 struct nvmevf_migf {
 	struct file *filp;
@@ -66,12 +85,11 @@ struct nvmevf_migf {
 	bool disabled;
 	bool copying;
 	bool precopy;
-	struct nvmevf_compat_rec compat;
-	struct nvmevf_rec_hdr state_hdr;
-	void *state;
-	size_t state_len;
-	struct nvmevf_rec_tail state_tail;
-	struct nvmevf_stream_parser parser;
+	bool resuming;
+	union {
+		struct nvmevf_save save;
+		struct nvmevf_stream_parser parser;
+	};
 };
 
 static const struct nvmevf_pf_ops nvmevf_pf_ops = {
@@ -118,10 +136,13 @@ static bool nvmevf_suspended(enum vfio_device_mig_state state)
 /* Free the buffers of a file; called with migf->lock */
 static void nvmevf_free_bufs(struct nvmevf_migf *migf)
 {
-	kvfree(migf->state);
-	migf->state = NULL;
-	migf->state_len = 0;
-	nvmevf_stream_parser_free(&migf->parser);
+	if (migf->resuming) {
+		nvmevf_stream_parser_free(&migf->parser);
+		return;
+	}
+	kvfree(migf->save.state);
+	migf->save.state = NULL;
+	migf->save.state_len = 0;
 }
 
 static void nvmevf_disable_migf(struct nvmevf_migf *migf)
@@ -186,10 +207,10 @@ static size_t nvmevf_save_span(struct nvmevf_migf *migf, const void **src,
 			       size_t len)
 {
 	const struct kvec segs[] = {
-		{ &migf->compat, sizeof(migf->compat) },
-		{ &migf->state_hdr, sizeof(migf->state_hdr) },
-		{ migf->state, migf->state_len },
-		{ &migf->state_tail, sizeof(migf->state_tail) },
+		{ &migf->save.compat, sizeof(migf->save.compat) },
+		{ &migf->save.hdr, sizeof(migf->save.hdr) },
+		{ migf->save.state, migf->save.state_len },
+		{ &migf->save.tail, sizeof(migf->save.tail) },
 	};
 	unsigned int i, nsegs = migf->precopy ? 1 : ARRAY_SIZE(segs);
 	loff_t off = migf->filp->f_pos;
@@ -264,7 +285,7 @@ static long nvmevf_save_ioctl(struct file *filp, unsigned int cmd,
 	scoped_guard(mutex, &migf->lock) {
 		if (!migf->precopy)
 			return -EINVAL;
-		info.initial_bytes = sizeof(migf->compat) - filp->f_pos;
+		info.initial_bytes = sizeof(migf->save.compat) - filp->f_pos;
 		info.dirty_bytes = 0;
 	}
 
@@ -282,16 +303,6 @@ static const struct file_operations nvmevf_save_fops = {
 	.release = nvmevf_release_file,
 };
 
-/* Log why the stream is rejected, if it just was; called with migf->lock */
-static void nvmevf_resume_log(struct nvmevf_migf *migf, bool was_rejected)
-{
-	struct nvmevf_stream_parser *p = &migf->parser;
-
-	if (!was_rejected && p->status.err)
-		dev_err_ratelimited(nvmevf_dev(migf->nvdev), "migration stream rejected: %s\n",
-				    p->status.msg);
-}
-
 static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 				   size_t len, loff_t *pos)
 {
@@ -299,7 +310,6 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 	struct nvmevf_stream_parser *p = &migf->parser;
 	ssize_t done = 0;
 	size_t n, left;
-	bool rejected;
 	void *dst;
 	int ret;
 
@@ -314,12 +324,10 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 		scoped_guard(mutex, &migf->lock) {
 			if (migf->disabled)
 				return done ?: -ENODEV;
-			rejected = p->status.err;
+			/* The parser logs why it rejects the stream */
 			ret = nvmevf_stream_window(p, &dst, &n);
-			if (ret) {
-				nvmevf_resume_log(migf, rejected);
+			if (ret)
 				return ret;
-			}
 			migf->copying = true;
 		}
 
@@ -330,13 +338,9 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 		scoped_guard(mutex, &migf->lock) {
 			if (!nvmevf_copy_end(migf))
 				return done ?: -ENODEV;
-			/* The FSM may have found the stream truncated meanwhile */
-			rejected = p->status.err;
 			ret = nvmevf_stream_advance(p, n);
-			if (ret) {
-				nvmevf_resume_log(migf, rejected);
+			if (ret)
 				return ret;
-			}
 			filp->f_pos += n;
 		}
 		done += n;
@@ -377,6 +381,7 @@ static struct nvmevf_migf *nvmevf_alloc_migf(struct nvmevf_pci_core_device *nvde
 	mutex_init(&migf->lock);
 	migf->filp = filp;
 	migf->nvdev = nvdev;
+	migf->resuming = !save;
 	return migf;
 }
 
@@ -425,7 +430,10 @@ static int nvmevf_size_state(struct nvmevf_pci_core_device *nvdev,
 static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 			     void **statep, size_t *lenp)
 {
-	struct nvmevf_stream_status st = {};
+	struct nvmevf_stream_status st = {
+		.dev = nvmevf_dev(nvdev),
+		.what = "the controller returned a bad state",
+	};
 	void *first, *state = NULL;
 	size_t len;
 	int ret;
@@ -455,8 +463,6 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 	ret = nvmevf_stream_check_state(state, len, NVMEVF_CSV,
 					nvdev->fmt.csuuidi, &st);
 	if (ret) {
-		dev_err_ratelimited(nvmevf_dev(nvdev), "the controller returned a bad state: %s\n",
-				    st.msg);
 		ret = -EIO;
 		goto err;
 	}
@@ -474,9 +480,9 @@ static void nvmevf_attach_state(struct nvmevf_migf *migf, void *state,
 				size_t len)
 {
 	guard(mutex)(&migf->lock);
-	migf->state = state;
-	migf->state_len = len;
-	nvmevf_stream_put_state(&migf->state_hdr, &migf->state_tail, state,
+	migf->save.state = state;
+	migf->save.state_len = len;
+	nvmevf_stream_put_state(&migf->save.hdr, &migf->save.tail, state,
 				len);
 	migf->precopy = false;
 }
@@ -493,7 +499,8 @@ static struct file *nvmevf_start_save(struct nvmevf_pci_core_device *nvdev,
 		return ERR_CAST(migf);
 	}
 
-	nvmevf_stream_put_compat(&migf->compat, &nvdev->info, &nvdev->fmt, len);
+	nvmevf_stream_put_compat(&migf->save.compat, &nvdev->info, &nvdev->fmt,
+				 len);
 	if (state)
 		nvmevf_attach_state(migf, state, len);
 	else
@@ -506,19 +513,16 @@ static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
 {
 	struct nvmevf_migf *migf = nvdev->resuming_migf;
 	struct nvmevf_stream_parser *p = &migf->parser;
-	struct device *dev = nvmevf_dev(nvdev);
 	int ret;
 
 	guard(mutex)(&migf->lock);
 	ret = nvmevf_stream_finish(p);
-	if (ret) {
-		dev_err_ratelimited(dev, "migration stream rejected: %s\n", p->status.msg);
+	if (ret)
 		return ret;
-	}
 	ret = nvdev->pf->set_state(nvmevf_pdev(nvdev), &p->fmt, p->state,
 				   p->state_len);
 	if (ret)
-		dev_err_ratelimited(dev, "cannot load the controller state: %pe\n",
+		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot load the controller state: %pe\n",
 				    ERR_PTR(ret));
 	return ret;
 }
@@ -637,7 +641,8 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 		migf = nvmevf_alloc_migf(nvdev, false);
 		if (IS_ERR(migf))
 			return ERR_CAST(migf);
-		nvmevf_stream_parser_init(&migf->parser, &nvdev->info,
+		nvmevf_stream_parser_init(&migf->parser, nvmevf_dev(nvdev),
+					  &nvdev->info,
 					  nvdev->max_state,
 					  nvdev->allow_ioq_only);
 		nvdev->resuming_migf = migf;

@@ -430,7 +430,7 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	KUNIT_EXPECT_MEMEQ(test, buf + compat, s + compat, len - compat);
 
 	/* And the whole stream parses */
-	nvmevf_stream_parser_init(&p, &pf->info, SZ_1M, false);
+	nvmevf_stream_parser_init(&p, NULL, &pf->info, SZ_1M, false);
 	KUNIT_EXPECT_EQ(test, nvmevf_test_feed(&p, buf, len, len), 0);
 	KUNIT_EXPECT_EQ(test, nvmevf_stream_finish(&p), 0);
 	nvmevf_stream_parser_free(&p);

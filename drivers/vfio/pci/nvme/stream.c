@@ -46,17 +46,17 @@
  * destination allows is refused before anything is allocated), end marker,
  * CRC, then the compatibility description against what the destination PF
  * offers and the controller state for internal consistency. The first
- * violation sticks and is reported with its reason.
+ * violation sticks, and its reason is logged on the device.
  */
 
 #include <kunit/visibility.h>
 #include <linux/crc32.h>
+#include <linux/device.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
 #include <linux/nvme.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
-#include <linux/sprintf.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
 #include <linux/vmalloc.h>
@@ -76,17 +76,24 @@ static int nvmevf_errno(const struct nvmevf_stream_status *st)
 	return st->err == NVMEVF_ERR_NOMEM ? -ENOMEM : -EINVAL;
 }
 
+/* Record the first reason to reject, and log it */
 static __printf(3, 4)
 int nvmevf_reject(struct nvmevf_stream_status *st, enum nvmevf_stream_err err,
 		  const char *fmt, ...)
 {
+	struct va_format vaf;
 	va_list args;
 
 	if (!st->err) {
 		st->err = err;
-		va_start(args, fmt);
-		vsnprintf(st->msg, sizeof(st->msg), fmt, args);
-		va_end(args);
+		if (st->dev) {
+			va_start(args, fmt);
+			vaf.fmt = fmt;
+			vaf.va = &args;
+			dev_err_ratelimited(st->dev, "%s: %pV\n", st->what,
+					    &vaf);
+			va_end(args);
+		}
 	}
 	return nvmevf_errno(st);
 }
@@ -220,7 +227,7 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_state_alloc);
  * @len: its size in bytes
  * @csv: the version its NVMe-defined section must have
  * @vendor: whether a vendor-specific section was requested
- * @st: the verdict, set on failure
+ * @st: the verdict, set and logged on failure
  *
  * Checks that the section sizes in the header add up to @len, that the
  * state was saved from a suspended controller, and that the version 0
@@ -281,15 +288,19 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_check_state);
 /**
  * nvmevf_stream_parser_init() - Prepare to parse a stream
  * @p: the parser
+ * @dev: the device to log why the stream is rejected on, NULL for none
  * @info: what the destination PF offers; must outlive @p
  * @max_state: largest controller state to accept, in bytes
  * @allow_ioq_only: accept a state without a vendor-specific section
  */
 void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
+			       struct device *dev,
 			       const struct nvme_lm_info *info,
 			       size_t max_state, bool allow_ioq_only)
 {
 	memset(p, 0, sizeof(*p));
+	p->status.dev = dev;
+	p->status.what = "migration stream rejected";
 	p->info = info;
 	/* Keep state buffers below INT_MAX, as kvmalloc() does */
 	p->max_state = min_t(size_t, max_state, INT_MAX);
@@ -549,7 +560,8 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_advance);
  *
  * Return: 0 if the stream is complete and valid: @p->state then holds
  * @p->state_len bytes of controller state in the formats @p->fmt selects on
- * the destination. Else a negative errno, with the reason in @p->status.
+ * the destination. Else a negative errno, with the reason in @p->status,
+ * and logged.
  */
 int nvmevf_stream_finish(struct nvmevf_stream_parser *p)
 {

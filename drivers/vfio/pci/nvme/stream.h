@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #include <linux/uuid.h>
 
+struct device;
+
 #define NVMEVF_STREAM_MAGIC	0x4d4c564e	/* "NVLM" */
 #define NVMEVF_STREAM_END	0x444e454c	/* "LEND" */
 #define NVMEVF_STREAM_VERSION	1
@@ -119,11 +121,15 @@ enum nvmevf_stream_err {
 /**
  * struct nvmevf_stream_status - the verdict on a stream or a state
  * @err: %NVMEVF_ERR_NONE or the first reason for rejecting it
- * @msg: that reason, for the log
+ * @dev: the device that reason is logged on when it is found, or NULL
+ * @what: what was rejected, the start of that log line
+ *
+ * The reason is logged rather than kept, so that a data fd holds no text.
  */
 struct nvmevf_stream_status {
 	enum nvmevf_stream_err err;
-	char msg[192];
+	struct device *dev;
+	const char *what;
 };
 
 /* Where the parser is in the stream */
@@ -139,34 +145,37 @@ enum nvmevf_parse_phase {
  * @info: what the destination PF offers
  * @max_state: largest controller state accepted, in bytes
  * @allow_ioq_only: accept a state without a vendor-specific section
+ * @fmt: the destination's format indexes for @state, once @compat is checked
  * @phase: the part of the current record expected next
  * @type: the type of the current record
- * @have: bytes of the current part received
  * @crc: running CRC32C of the current record
+ * @have: bytes of the current part received
  * @hdr: header of the current record
  * @compat: the compatibility description received
  * @tail: trailer of the current record
  * @state: the controller state received, from nvmevf_state_alloc()
  * @state_len: its size in bytes
- * @fmt: the destination's format indexes for @state, once @compat is checked
  * @status: the verdict, sticky once an error is found
+ *
+ * Every resuming data fd holds one: its members are ordered so that it
+ * packs without holes.
  */
 struct nvmevf_stream_parser {
 	const struct nvme_lm_info *info;
 	size_t max_state;
 	bool allow_ioq_only;
+	struct nvme_lm_fmt fmt;
 
 	enum nvmevf_parse_phase phase;
 	enum nvmevf_rec_type type;
-	size_t have;
 	u32 crc;
+	size_t have;
 	struct nvmevf_rec_hdr hdr;
 	struct nvmevf_compat compat;
 	struct nvmevf_rec_tail tail;
 	void *state;
 	size_t state_len;
 
-	struct nvme_lm_fmt fmt;
 	struct nvmevf_stream_status status;
 };
 
@@ -185,6 +194,7 @@ int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 			      bool vendor, struct nvmevf_stream_status *st);
 
 void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
+			       struct device *dev,
 			       const struct nvme_lm_info *info,
 			       size_t max_state, bool allow_ioq_only);
 int nvmevf_stream_window(struct nvmevf_stream_parser *p, void **dst,

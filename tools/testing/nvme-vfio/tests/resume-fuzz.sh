@@ -8,7 +8,7 @@
 # RESUMING -> STOP, and a reset must bring the VF back to RUNNING. Then A
 # migrates to B for real and B verifies the I/O. vm.sh scans kmemleak at the
 # end of the run and fails it on any report, as on any KASAN, UBSAN or
-# lockdep report.
+# lockdep report. Each VF must log why it rejected a stream.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
@@ -25,3 +25,13 @@ NVME_FUZZ_STREAMS=${NVME_FUZZ_STREAMS:-10000} \
 	"$guest/tap2result.sh" resume-fuzz "$st" -t resume_fuzz "${vfs[@]}" | tee "$log" |
 	grep -v '^    # [0-9a-f:.]*: [0-9]* streams refused in'
 echo "resume-fuzz: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+# Each VF logs why it refused a stream (rate-limited: not every stream)
+for vf in "${vfs[@]}"; do
+	line=$(dmesg | grep -m 1 "$vf: migration stream rejected: ")
+	if [ -n "$line" ]; then
+		echo "PASS: resume-fuzz: $vf logs why a stream is rejected (${line#*rejected: })"
+	else
+		echo "FAIL: resume-fuzz: $vf logged no reason for rejecting a stream"
+	fi
+done
