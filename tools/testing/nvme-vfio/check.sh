@@ -61,9 +61,7 @@ for t in "$here"/tests/*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	section "VM test: $name"
-	# A test may ask for vm.sh settings with "# vm-env: VAR=VALUE" lines
-	mapfile -t vmenv < <(sed -n 's/^# vm-env: //p' "$t")
-	env "${vmenv[@]}" "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" \
+	"$here/vm.sh" -k "$build/arch/x86/boot/bzImage" \
 		-M "$modroot" -o "$logs/$name" -- "$t" 2>&1 | tee "$logs/$name.log"
 	rc=${PIPESTATUS[0]}
 	figures "$name" "$logs/$name.log"
