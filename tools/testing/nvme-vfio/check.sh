@@ -25,14 +25,22 @@ result() {	# result NAME OK
 
 section() { printf '\n== %s\n' "$*"; }
 
-# figures STAGE LOG...: keep the STAT lines and kernel report counts of a stage
+# figures STAGE LOG...: keep the STAT lines and kernel report counts of a
+# stage; in a VM run of several tests, a STAT line counts for its test
 stats=$logs/stats.tsv
 : > "$stats"
 figures() {
-	local stage=$1
-	shift
-	sed -n "s/^STAT: \(.*\): \([0-9]*\)$/$stage\t\1\t\2/p" "$@" >> "$stats"
-	sed -n "s/^vm: kernel reports: \([0-9]*\)$/$stage\treports\t\1/p" "$@" >> "$stats"
+	awk -v run="$1" '
+		BEGIN { stage = run }
+		/^== VM test: / { stage = $4 }
+		/^STAT: .*: [0-9]+$/ {
+			label = $0
+			sub(/^STAT: /, "", label)
+			sub(/: [0-9]+$/, "", label)
+			printf "%s\t%s\t%s\n", stage, label, $NF
+		}
+		/^vm: kernel reports: [0-9]+$/ { printf "%s\treports\t%s\n", run, $NF }
+	' "${@:2}" >> "$stats"
 }
 
 section "lint"
@@ -57,12 +65,14 @@ rc=$?
 tail -n 3 "$logs/selftests-build.log"
 result "selftests build" "$rc"
 
-for t in "$here"/tests/*.sh; do
-	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
-	section "VM test: $name"
-	"$here/vm.sh" -k "$build/arch/x86/boot/bzImage" \
-		-M "$modroot" -o "$logs/$name" -- "$t" 2>&1 | tee "$logs/$name.log"
+# vm_run NAME TEST...: the VM tests in one boot of the test VM
+vm_run() {
+	local name=$1 rc p f
+	shift
+	section "VM run: $name"
+	"$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" \
+		-o "$logs/$name" -t $((${NVFIO_VM_LIMIT:-1200} * $# + 600)) -- \
+		"$here/guest/run-tests.sh" "$@" 2>&1 | tee "$logs/$name.log"
 	rc=${PIPESTATUS[0]}
 	figures "$name" "$logs/$name.log"
 	p=$(grep -c '^PASS: ' "$logs/$name.log")
@@ -70,10 +80,20 @@ for t in "$here"/tests/*.sh; do
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		result "$name: the VM run failed (exit $rc), logs in $logs/$name" 1
-	elif [ "$p" = 0 ] && [ "$f" = 0 ]; then
-		result "$name: printed no result" 1
+	fi
+}
+
+# The VM tests share one boot, but for those that change settings the tests
+# after them would inherit: a "# vm-alone:" line in such a test says which.
+shared=()
+for t in "$here"/tests/*.sh; do
+	if grep -q '^# vm-alone: ' "$t"; then
+		vm_run "$(basename "$t" .sh)" "$t"
+	else
+		shared+=("$t")
 	fi
 done
+[ ${#shared[@]} = 0 ] || vm_run vm-tests "${shared[@]}"
 
 section "reliability summary"
 awk -F '\t' '

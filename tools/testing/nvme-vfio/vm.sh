@@ -27,8 +27,9 @@
 # see below).
 #
 # Files left in the run directory: kernel.log (the serial console), output.log
-# (the command's output), dmesg.txt, kmemleak.txt (kmemleak-tests.txt without
-# the objects boot code leaves behind), qemu.cmd, cmd.sh.
+# (the command's output), dmesg.txt (the ring buffer at the end: since the
+# last test, under guest/run-tests.sh), kmemleak.txt (kmemleak-tests.txt
+# without the objects boot code leaves behind), qemu.cmd, cmd.sh.
 # The command sees NVFIO_OUT (the run directory), NVFIO_KERNEL and, for a
 # kernel built with O=, NVFIO_BUILD (its build directory). Inside the guest,
 # /dev/virtio-ports/org.nvfio.qmp is a QMP monitor of the VM's own QEMU (see

@@ -9,6 +9,8 @@
 # errors, and by stalling past the PF's admin timeout
 # (vfio_pci_nvme_stress_test fault); after each kind of fault a VF with I/O
 # in flight still migrates.
+#
+# vm-alone: it sets nvme_core's admin_timeout to 2 s for the PF
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest

@@ -12,6 +12,8 @@
 #
 # Prints "PASS: <name>" or "FAIL: <name>: <why>" per check (SKIP: when a
 # check cannot run here) and exits non-zero on any failure.
+#
+# vm-alone: it sets nvme_core's I/O and admin timeouts to 255 s
 set -uo pipefail
 
 here=$(dirname "$(realpath "$0")")
