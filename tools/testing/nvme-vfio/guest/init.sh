@@ -22,57 +22,65 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 nvfio_modroot=${nvfio_modroot:-}
 export HOME=/tmp LANG=C.UTF-8 TERM=dumb
 
+# Every process costs about a second in the debug kernel under TCG: once
+# /proc is there (mount(8) needs it), one mount(8) call mounts the rest, from
+# a table written with builtins into the devtmpfs the kernel mounted
+# (CONFIG_DEVTMPFS_MOUNT).
 mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm /dev/virtio-ports
-# What udev would add: process substitution needs /dev/fd.
-ln -sfn /proc/self/fd /dev/fd
-ln -sf /proc/self/fd/0 /dev/stdin
-ln -sf /proc/self/fd/1 /dev/stdout
-ln -sf /proc/self/fd/2 /dev/stderr
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-mount -t debugfs debugfs /sys/kernel/debug
-for d in /tmp /run /var/tmp /var/log /var/lib /var/cache; do
-	mountpoint -q "$d" || mount -t tmpfs tmpfs "$d"
-done
-# The run directory and the checkout may lie under the tmpfs mounts above.
-mkdir -p "$nvfio_out" 2>/dev/null
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 nvfio_out "$nvfio_out"
-if [ -n "${nvfio_repo:-}" ]; then
-	mkdir -p "$nvfio_repo" 2>/dev/null
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro nvfio_repo "$nvfio_repo"
-fi
+fstab=/dev/nvfio-fstab
+{
+	echo "sysfs /sys sysfs defaults 0 0"
+	echo "devpts /dev/pts devpts X-mount.mkdir 0 0"
+	echo "tmpfs /dev/shm tmpfs X-mount.mkdir 0 0"
+	echo "debugfs /sys/kernel/debug debugfs defaults 0 0"
+	for d in /tmp /run /var/tmp /var/log /var/lib /var/cache; do
+		echo "tmpfs $d tmpfs defaults 0 0"
+	done
+	# The run directory and the checkout may lie under those tmpfs.
+	opts=trans=virtio,version=9p2000.L,msize=262144,X-mount.mkdir
+	echo "nvfio_out $nvfio_out 9p $opts 0 0"
+	[ -z "${nvfio_repo:-}" ] || echo "nvfio_repo $nvfio_repo 9p $opts,ro 0 0"
+} > "$fstab"
+mount -a -T "$fstab"
 
 tty=${nvfio_tty:-/dev/ttyS1}
 stty -F "$tty" -opost -echo 2>/dev/null
 exec </dev/null >"$tty" 2>&1
 
+read -r release < /proc/sys/kernel/osrelease
 # The test kernel's modules are not installed on the read-only root: point
 # modprobe (the users' and the kernel's) at them.
-if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules/$(uname -r)" ]; then
+if [ -n "$nvfio_modroot" ] && [ -d "$nvfio_modroot/lib/modules/$release" ]; then
 	mkdir -p /run/nvfio/bin
-	for tool in modprobe modinfo; do
-		printf '#!/bin/sh\nexec /usr/sbin/%s -%s %s "$@"\n' "$tool" \
-			"$([ $tool = modprobe ] && echo d || echo b)" "$nvfio_modroot" \
-			> /run/nvfio/bin/$tool
-		chmod +x /run/nvfio/bin/$tool
-	done
+	printf '#!/bin/sh\nexec /usr/sbin/modprobe -d %s "$@"\n' "$nvfio_modroot" \
+		> /run/nvfio/bin/modprobe
+	printf '#!/bin/sh\nexec /usr/sbin/modinfo -b %s "$@"\n' "$nvfio_modroot" \
+		> /run/nvfio/bin/modinfo
+	chmod +x /run/nvfio/bin/modprobe /run/nvfio/bin/modinfo
 	export PATH=/run/nvfio/bin:$PATH
-	NVFIO_MODULES=$nvfio_modroot/lib/modules/$(uname -r)
+	NVFIO_MODULES=$nvfio_modroot/lib/modules/$release
 	export NVFIO_MODULES
 	echo /run/nvfio/bin/modprobe > /proc/sys/kernel/modprobe
 fi
 
-# udev is not running: name the virtio serial ports as it would.
+# What udev would add: /dev/fd for process substitution, /dev/std*, and the
+# virtio serial ports by name.
+links=("/proc/self/fd /dev/fd" "/proc/self/fd/0 /dev/stdin"
+       "/proc/self/fd/1 /dev/stdout" "/proc/self/fd/2 /dev/stderr")
 for p in /sys/class/virtio-ports/*; do
-	[ -f "$p/name" ] && ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"
+	[ -f "$p/name" ] && read -r name < "$p/name" &&
+		links+=("/dev/${p##*/} /dev/virtio-ports/$name")
 done
+perl -e 'mkdir "/dev/virtio-ports";
+	 for (@ARGV) { my ($to, $at) = split / /; unlink $at;
+		       symlink $to, $at or warn "$at: $!\n" }' \
+	"${links[@]}"
 
 kmemleak=/sys/kernel/debug/kmemleak
 
-echo "NVFIO-START $(uname -r) $(nproc) cpus, up $(cut -d' ' -f1 /proc/uptime) s"
+cpus=(/sys/devices/system/cpu/cpu[0-9]*)
+read -r up _ < /proc/uptime
+echo "NVFIO-START $release ${#cpus[@]} cpus, up $up s"
 bash "$nvfio_out/cmd.sh"
 rc=$?
 cd /
@@ -80,12 +88,13 @@ cd /
 # A leak is reported once its object is older than five seconds and has
 # stayed unreferenced over two scans.
 if [ -w "$kmemleak" ]; then
-	t=$(cut -d' ' -f1 /proc/uptime)
+	read -r t _ < /proc/uptime
 	echo scan > "$kmemleak"
 	sleep 5
 	echo scan > "$kmemleak"
 	cat "$kmemleak" > "$nvfio_out/kmemleak.txt"
-	echo "NVFIO-KMEMLEAK $(grep -c '^unreferenced object' "$nvfio_out/kmemleak.txt") objects, scanned from $t s to $(cut -d' ' -f1 /proc/uptime) s"
+	read -r up _ < /proc/uptime
+	echo "NVFIO-KMEMLEAK $(grep -c '^unreferenced object' "$nvfio_out/kmemleak.txt") objects, scanned from $t s to $up s"
 fi
 dmesg > "$nvfio_out/dmesg.txt"
 echo "NVFIO-EXIT $rc"

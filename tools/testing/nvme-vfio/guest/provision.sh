@@ -42,39 +42,53 @@ shift $((OPTIND - 1))
 
 fail() { echo "FAIL: provision: $*"; exit 1; }
 pass() { echo "PASS: provision: $*"; }
-now() { date +%s%N; }
-ms_since() { echo $((($(now) - $1) / 1000000)); }
+# Builtins where they do: a process costs about a second in the test VM.
+# ms_since T: milliseconds since T, a time in microseconds from $EPOCHREALTIME
+ms_since() { local t=${EPOCHREALTIME/./}; echo $(((t - $1) / 1000)); }
+# name_of LINK: the last path component of what a sysfs link points to
+name_of() { (cd -P "$1" 2>/dev/null && echo "${PWD##*/}"); }
 
 sysfs=/sys/bus/pci/devices
-t0=$(now)
+t0=${EPOCHREALTIME/./}
 
 pf=${1:-}
 if [ -z "$pf" ]; then
 	for d in "$sysfs"/*; do
 		# NVMe programming interface: class 01, subclass 08, prog-if 02
-		[ "$(cat "$d/class")" = 0x010802 ] && [ -f "$d/sriov_totalvfs" ] || continue
+		read -r class < "$d/class"
+		[ "$class" = 0x010802 ] && [ -f "$d/sriov_totalvfs" ] || continue
 		pf=${d##*/}
 		break
 	done
 fi
 [ -n "$pf" ] || fail "no NVMe function with SR-IOV found"
 pfdir=$sysfs/$pf
-[ "$(cat "$pfdir/sriov_totalvfs" 2>/dev/null)" -ge "$numvfs" ] 2>/dev/null ||
+total=0
+{ read -r total < "$pfdir/sriov_totalvfs"; } 2>/dev/null
+[ "$total" -ge "$numvfs" ] 2>/dev/null ||
 	fail "$pf cannot enable $numvfs VFs"
 
 # 1. nvme-pci drives the PF.
 modprobe -q nvme 2>/dev/null
-for _ in $(seq 100); do
-	ctrl=$(ls "$pfdir/nvme" 2>/dev/null | head -n 1)
-	[ -n "$ctrl" ] && [ "$(cat "$pfdir/nvme/$ctrl/state" 2>/dev/null)" = live ] && break
+for ((i = 0; i < 100; i++)); do
+	ctrl=
+	state=
+	for c in "$pfdir"/nvme/nvme*; do
+		[ -e "$c" ] || continue
+		ctrl=${c##*/}
+		read -r state < "$c/state"
+		break
+	done
+	[ "$state" = live ] && break
 	sleep 0.1
 done
-[ "$(basename "$(readlink "$pfdir/driver")")" = nvme ] || fail "nvme-pci does not drive $pf"
+[ "$pfdir/driver" -ef /sys/bus/pci/drivers/nvme ] || fail "nvme-pci does not drive $pf"
 [ -n "$ctrl" ] || fail "no NVMe controller under $pf"
 dev=/dev/$ctrl
 pass "nvme-pci drives PF $pf as $ctrl"
 
-if [ "$(cat "$pfdir/sriov_numvfs")" != 0 ]; then
+read -r n < "$pfdir/sriov_numvfs"
+if [ "$n" != 0 ]; then
 	echo 0 > "$pfdir/sriov_numvfs" || fail "cannot disable the VFs of $pf"
 fi
 echo 0 > "$pfdir/sriov_drivers_autoprobe" || fail "cannot clear sriov_drivers_autoprobe"
@@ -95,7 +109,7 @@ scid_of() { echo "$2" | while read -r id _ vfn; do [ "$vfn" = "$1" ] && echo "$i
 online() { echo "$2" | while read -r id scs _; do [ "$id" = "$1" ] && echo "$scs"; done; }
 
 # 2. Flexible resources, before the VFs exist; online after.
-t1=$(now)
+t1=${EPOCHREALTIME/./}
 declare -A scid
 list=$(seclist)
 for ((vf = 1; vf <= numvfs; vf++)); do
@@ -116,11 +130,11 @@ for ((vf = 1; vf <= numvfs; vf++)); do
 done
 pass "assigned $nvq VQ and $nvi VI resources to each of $numvfs secondary controllers ($(ms_since "$t1") ms)"
 
-t1=$(now)
+t1=${EPOCHREALTIME/./}
 echo "$numvfs" > "$pfdir/sriov_numvfs" || fail "cannot enable $numvfs VFs on $pf"
 pass "enabled $numvfs VFs ($(ms_since "$t1") ms)"
 
-t1=$(now)
+t1=${EPOCHREALTIME/./}
 for ((vf = 1; vf <= numvfs; vf++)); do
 	nvme virt-mgmt "$dev" -c "${scid[$vf]}" -a 9 >/dev/null ||
 		fail "cannot bring secondary controller ${scid[$vf]} online"
@@ -133,21 +147,21 @@ done
 pass "brought $numvfs secondary controllers online ($(ms_since "$t1") ms)"
 
 # 3. Bind each VF to the migration driver with driver_override.
-t1=$(now)
+t1=${EPOCHREALTIME/./}
 if [ "$driver" != none ]; then
 	modprobe "$driver" 2>/dev/null
 fi
 for ((vf = 1; vf <= numvfs; vf++)); do
-	vfbdf=$(basename "$(readlink "$pfdir/virtfn$((vf - 1))")")
+	vfbdf=$(name_of "$pfdir/virtfn$((vf - 1))")
 	[ -n "$vfbdf" ] || fail "VF $vf of $pf has no PCI function"
 	bound=
 	if [ "$driver" != none ]; then
 		echo "$driver" > "$sysfs/$vfbdf/driver_override"
 		echo "$vfbdf" > /sys/bus/pci/drivers_probe
-		bound=$(basename "$(readlink "$sysfs/$vfbdf/driver" 2>/dev/null)")
+		bound=$(name_of "$sysfs/$vfbdf/driver")
 		[ "$bound" = "$driver" ] || fail "$vfbdf is bound to '${bound:-nothing}', not $driver"
 	fi
-	group=$(basename "$(readlink "$sysfs/$vfbdf/iommu_group" 2>/dev/null)")
+	group=$(name_of "$sysfs/$vfbdf/iommu_group")
 	echo "VF $vfbdf scid=${scid[$vf]} group=${group:-none} driver=${bound:-none}"
 done
 [ "$driver" = none ] || pass "bound $numvfs VFs to $driver ($(ms_since "$t1") ms)"

@@ -36,17 +36,20 @@ expect() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got $2, expected $3"; fi
 }
 
+# A process costs about a second in the test VM: builtins where they do.
 # Field readers: FILE OFFSET, little endian, decimal.
-u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
-u16() { od -An -tu2 --endian=little -j "$2" -N2 "$1" | tr -d ' '; }
-u32() { od -An -tu4 --endian=little -j "$2" -N4 "$1" | tr -d ' '; }
-u64() { od -An -tu8 --endian=little -j "$2" -N8 "$1" | tr -d ' '; }
+uint() { local v; v=$(od -An "-tu$3" --endian=little -j "$2" "-N$3" "$1"); echo $((v)); }
+u8() { uint "$1" "$2" 1; }
+u16() { uint "$1" "$2" 2; }
+u32() { uint "$1" "$2" 4; }
+u64() { uint "$1" "$2" 8; }
 hex() { od -An -tx1 -v -j "$2" -N "$3" "$1" | tr -d ' \n'; }
 # Field writers: FILE OFFSET VALUE, little endian.
 put() {
-	local f=$1 off=$2 val=$3 n=$4 i bytes=
+	local f=$1 off=$2 val=$3 n=$4 i b bytes=
 	for ((i = 0; i < n; i++)); do
-		bytes+=$(printf '\\x%02x' $(((val >> (8 * i)) & 0xff)))
+		printf -v b '\\x%02x' $(((val >> (8 * i)) & 0xff))
+		bytes+=$b
 	done
 	printf '%b' "$bytes" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
@@ -67,20 +70,22 @@ VENDOR_UUID=1f02c89775584e4caccaebc7501deed5
 # status code, 0x0 on success) and DW0 (completion dword 0, hex); read data
 # goes to $work/out.
 adm() {
-	local dev=$1 opc=$2 st
+	local dev=$1 opc=$2 err re
 	shift 2
 	nvme admin-passthru "$dev" --opcode="$opc" "$@" > "$work/out" 2> "$work/err"
-	st=$(grep -o 'NVMe status: .*' "$work/err" | grep -o '0x[0-9a-fA-F]*' | tail -n 1)
-	if [ -n "$st" ]; then
-		ST=$(printf '0x%x' $((st & 0x7ff)))
-	elif grep -q -i 'error\|fail' "$work/err"; then
+	err=$(< "$work/err")
+	# the last number on the line with the status, without DNR and More
+	re=$'NVMe status: [^\n]*(0x[0-9a-fA-F]+)'
+	if [[ $err =~ $re ]]; then
+		printf -v ST '0x%x' $((BASH_REMATCH[1] & 0x7ff))
+	elif [[ ${err,,} == *error* || ${err,,} == *fail* ]]; then
 		ST=error
 	else
 		ST=0x0
 	fi
-	DW0=$(grep -o -i 'result[: ]*0x[0-9a-f]*' "$work/err" |
-	      grep -o '0x[0-9a-fA-F]*' | head -n 1)
-	DW0=${DW0:-0x0}
+	re='result[: ]*(0x[0-9a-f]+)'
+	DW0=0x0
+	[[ ${err,,} =~ $re ]] && DW0=${BASH_REMATCH[1]}
 }
 
 # Migration Send / Receive helpers on the PF.
