@@ -13,7 +13,7 @@ out=$logs/kunit
 mkdir -p "$out"
 
 "$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" -o "$out/vm" \
-	-t 900 -- "$here/guest/kunit.sh" > "$out/ktap.log" 2>&1
+	-t 1800 -- "$here/guest/kunit.sh" > "$out/ktap.log" 2>&1
 vm_rc=$?
 
 python3 "$tree/tools/testing/kunit/kunit.py" parse --json="$out/results.json" \
