@@ -46,7 +46,7 @@ help:
 	@echo "  demo        live-migrate an emulated NVMe VF, step by step"
 	@echo "  bench       measure migration downtime, commands and memory (figures, not a test)"
 	@echo "  check       all of the above; ends with 'N passed, N failed'"
-	@echo "  soak        stock QEMU migrates a guest doing I/O 20 round trips (check makes 3)"
+	@echo "  soak        stock QEMU migrates a guest doing I/O 20 round trips (check makes 1)"
 	@echo "Variables: KERNEL_SRC=/path (your own tree), CACHE=$(CACHE), JOBS=$(JOBS)"
 
 deps:
