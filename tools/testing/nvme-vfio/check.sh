@@ -71,7 +71,7 @@ vm_run() {
 	shift
 	section "VM run: $name"
 	"$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" \
-		-o "$logs/$name" -t $((${NVFIO_VM_LIMIT:-1200} * $# + 600)) -- \
+		-o "$logs/$name" -t $((1800 * $# + 600)) -- \
 		"$here/guest/run-tests.sh" "$@" 2>&1 | tee "$logs/$name.log"
 	rc=${PIPESTATUS[0]}
 	figures "$name" "$logs/$name.log"

@@ -4,7 +4,7 @@
 # Run VM tests one after another in one boot of the test VM: a boot and a
 # kmemleak scan of the debug kernel under TCG cost minutes, a test's own
 # work often less. Each test gets a section header and at most
-# $NVFIO_TEST_LIMIT seconds (1200); one that exits non-zero without a FAIL
+# $NVFIO_TEST_LIMIT seconds (1800); one that exits non-zero without a FAIL
 # line, or prints no result at all, gets a FAIL line here.
 #
 # The kernel's ring buffer is cleared before each test, so that a test that
@@ -13,7 +13,7 @@
 #
 # usage: run-tests.sh TEST...
 set -uo pipefail
-limit=${NVFIO_TEST_LIMIT:-1200}
+limit=${NVFIO_TEST_LIMIT:-1800}
 rc=0
 
 for t in "$@"; do
