@@ -181,8 +181,7 @@ def migrate(opts, src, dst, n):
     # of waiting for a pass that happens to be fast enough: on a loaded
     # machine that took six passes and eight minutes.
     src.qmp.execute("migrate-set-parameters",
-                    {"downtime-limit": 20000,
-                     "avail-switchover-bandwidth": 1 << 40})
+                    {"avail-switchover-bandwidth": 1 << 40})
     src.qmp.execute("migrate", {"uri": uri})
     deadline = time.monotonic() + 600
     while True:
