@@ -53,27 +53,42 @@ rc=$?
 sed "s|^$logs/patches/|  |" "$logs/patches.log"
 result "patches" "$rc"
 
-section "KUnit"
-"$here/kunit.sh" "$tree" "$build" "$modroot" "$logs" | tee "$logs/kunit.log"
-read -r _ kp kf < <(grep '^KUNIT ' "$logs/kunit.log" | tail -n 1) || { kp=0; kf=1; }
-passed=$((passed + ${kp:-0})); failed=$((failed + ${kf:-1}))
-figures KUnit "$logs/kunit.log" "$logs/kunit/ktap.log"
-
 section "VFIO selftests build"
 "$here/selftests.sh" "$build" > "$logs/selftests-build.log" 2>&1
 rc=$?
 tail -n 3 "$logs/selftests-build.log"
 result "selftests build" "$rc"
 
-# vm_run NAME TEST...: the VM tests in one boot of the test VM
-vm_run() {
-	local name=$1 rc p f
+# KUnit's VM and the boots of the VM tests run $NVFIO_JOBS at a time (the
+# number of CPUs by default): a VM under TCG keeps about one host CPU busy,
+# so two CPUs run two VMs in little more than the time of the longer one.
+# Each job's output goes to LOGDIR/<job>.log and is printed when it ends.
+
+# vm_job NAME TEST...: the VM tests in one boot of the test VM
+vm_job() {
+	local name=$1
 	shift
-	section "VM run: $name"
 	"$here/vm.sh" -k "$build/arch/x86/boot/bzImage" -M "$modroot" \
 		-o "$logs/$name" -t $((1800 * $# + 600)) -- \
-		"$here/guest/run-tests.sh" "$@" 2>&1 | tee "$logs/$name.log"
-	rc=${PIPESTATUS[0]}
+		"$here/guest/run-tests.sh" "$@" > "$logs/$name.log" 2>&1
+	echo $? > "$logs/$name.rc"
+}
+
+# report JOB: print a finished job's output and count its results
+report() {
+	local name=$1 rc p f kp kf
+	if [ "$name" = KUnit ]; then
+		section "KUnit"
+		cat "$logs/kunit.log"
+		read -r _ kp kf < <(grep '^KUNIT ' "$logs/kunit.log" | tail -n 1) ||
+			{ kp=0; kf=1; }
+		passed=$((passed + ${kp:-0})); failed=$((failed + ${kf:-1}))
+		figures KUnit "$logs/kunit.log" "$logs/kunit/ktap.log"
+		return
+	fi
+	section "VM run: $name"
+	cat "$logs/$name.log"
+	read -r rc < "$logs/$name.rc" || rc=125
 	figures "$name" "$logs/$name.log"
 	p=$(grep -c '^PASS: ' "$logs/$name.log")
 	f=$(grep -c '^FAIL: ' "$logs/$name.log")
@@ -84,16 +99,48 @@ vm_run() {
 }
 
 # The VM tests share one boot, but for those that change settings the tests
-# after them would inherit: a "# vm-alone:" line in such a test says which.
-shared=()
+# after them would inherit, or that run long enough to be worth a VM of
+# their own beside the others: a "# vm-alone:" line in such a test says
+# which. The shared boot, the longest, starts first; KUnit last.
+declare -A tests=()
+jobs_queue=(vm-tests)
 for t in "$here"/tests/*.sh; do
 	if grep -q '^# vm-alone: ' "$t"; then
-		vm_run "$(basename "$t" .sh)" "$t"
+		name=$(basename "$t" .sh)
+		jobs_queue+=("$name")
+		tests[$name]=$t
 	else
-		shared+=("$t")
+		tests[vm-tests]+=${tests[vm-tests]:+$'\n'}$t
 	fi
 done
-[ ${#shared[@]} = 0 ] || vm_run vm-tests "${shared[@]}"
+[ -n "${tests[vm-tests]:-}" ] || jobs_queue=("${jobs_queue[@]:1}")
+jobs_queue+=(KUnit)
+
+declare -A running=()
+planned=${#jobs_queue[@]} ended=0
+max=${NVFIO_JOBS:-$(nproc)}
+while [ ${#jobs_queue[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
+	while [ ${#jobs_queue[@]} -gt 0 ] && [ ${#running[@]} -lt "$max" ]; do
+		name=${jobs_queue[0]}
+		jobs_queue=("${jobs_queue[@]:1}")
+		if [ "$name" = KUnit ]; then
+			"$here/kunit.sh" "$tree" "$build" "$modroot" "$logs" \
+				> "$logs/kunit.log" 2>&1 &
+		else
+			mapfile -t job_tests <<< "${tests[$name]}"
+			vm_job "$name" "${job_tests[@]}" &
+		fi
+		running[$!]=$name
+		echo "$(date +%T) started: $name"
+	done
+	wait -n -p pid
+	name=${running[$pid]}
+	unset "running[$pid]"
+	echo "$(date +%T) ended: $name"
+	ended=$((ended + 1))
+	report "$name"
+done
+[ "$ended" = "$planned" ] || result "VM jobs: $ended of $planned ended" 1
 
 section "reliability summary"
 awk -F '\t' '

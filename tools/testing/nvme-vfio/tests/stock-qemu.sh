@@ -13,6 +13,9 @@
 # A nested migration takes 20 s to minutes under TCG: one round trip makes
 # both VFs source and destination once; the 20 of the long run are
 # `make soak`, which passes NVFIO_ROUNDS=20 and a longer limit.
+#
+# vm-alone: its nested guest keeps the VM busy for 10-20 min, which run
+# beside the other VM tests in a VM of its own
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
