@@ -102,18 +102,16 @@ report() {
 # after them would inherit, or that run long enough to be worth a VM of
 # their own beside the others: a "# vm-alone:" line in such a test says
 # which. The shared boot, the longest, starts first; KUnit last.
-declare -A tests=()
+shared=()
 jobs_queue=(vm-tests)
 for t in "$here"/tests/*.sh; do
 	if grep -q '^# vm-alone: ' "$t"; then
-		name=$(basename "$t" .sh)
-		jobs_queue+=("$name")
-		tests[$name]=$t
+		jobs_queue+=("$(basename "$t" .sh)")
 	else
-		tests[vm-tests]+=${tests[vm-tests]:+$'\n'}$t
+		shared+=("$t")
 	fi
 done
-[ -n "${tests[vm-tests]:-}" ] || jobs_queue=("${jobs_queue[@]:1}")
+[ ${#shared[@]} -gt 0 ] || jobs_queue=("${jobs_queue[@]:1}")
 jobs_queue+=(KUnit)
 
 declare -A running=()
@@ -126,9 +124,10 @@ while [ ${#jobs_queue[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
 		if [ "$name" = KUnit ]; then
 			"$here/kunit.sh" "$tree" "$build" "$modroot" "$logs" \
 				> "$logs/kunit.log" 2>&1 &
+		elif [ "$name" = vm-tests ]; then
+			vm_job "$name" "${shared[@]}" &
 		else
-			mapfile -t job_tests <<< "${tests[$name]}"
-			vm_job "$name" "${job_tests[@]}" &
+			vm_job "$name" "$here/tests/$name.sh" &
 		fi
 		running[$!]=$name
 		echo "$(date +%T) started: $name"
