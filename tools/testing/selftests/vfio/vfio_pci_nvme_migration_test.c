@@ -283,6 +283,7 @@ struct io_state {
 	u64 sq_prp1, cq_prp1;
 	u16 sq_qid, sq_cqid, sq_head, sq_tail, sq_qsize;
 	u16 cq_qid, cq_head, cq_tail, cq_qsize;
+	u8 cq_s0pt;
 	u32 nsq, ncq;
 	bool vendor;
 };
@@ -308,7 +309,7 @@ static void decode_cq(const u8 *e, bool first, struct io_state *st)
 {
 	u32 attr = le(e + 16, 4);
 
-	ksft_print_msg("    I/O CQ %llu: at %#llx, size %llu, head %llu, tail %llu, phase %u, %s\n",
+	ksft_print_msg("    I/O CQ %llu: at %#llx, size %llu, head %llu, tail %llu, S0PT %u, %s\n",
 		       le(e + 10, 2), le(e, 8), le(e + 8, 2) + 1, le(e + 12, 2),
 		       le(e + 14, 2), (attr >> 2) & 1,
 		       (attr & 2) ? "interrupts on" : "polled");
@@ -319,6 +320,7 @@ static void decode_cq(const u8 *e, bool first, struct io_state *st)
 	st->cq_qid = le(e + 10, 2);
 	st->cq_head = le(e + 12, 2);
 	st->cq_tail = le(e + 14, 2);
+	st->cq_s0pt = (attr >> 2) & 1;
 }
 
 /* The compatibility record's payload (32 bytes) */
@@ -548,10 +550,13 @@ static void run_on_a(struct __test_metadata *_metadata,
 		       self->a->bdf, n - 1, inflight, d->io.sq_tail, d->io.cq_head);
 }
 
-/* Migrate A, with @inflight commands after block @n, to B through STOP_COPY */
+/*
+ * Migrate A, with @inflight commands after block @n, to B through STOP_COPY;
+ * the saved CQ tail must be @cq_tail unless that is negative.
+ */
 static void stop_copy_a_to_b(struct __test_metadata *_metadata,
 			     struct _test_data_nvme_migration *self, int n,
-			     int inflight)
+			     int inflight, int cq_tail)
 {
 	struct nvme_drv *d = &self->drv;
 	struct io_state st;
@@ -586,6 +591,14 @@ static void stop_copy_a_to_b(struct __test_metadata *_metadata,
 	ASSERT_EQ(QDEPTH - 1, st.sq_qsize);
 	ASSERT_EQ(d->io.sq_tail, st.sq_tail);
 	ASSERT_EQ(d->io.cq_head, st.cq_head);
+	if (cq_tail >= 0)
+		ASSERT_EQ(cq_tail, st.cq_tail);
+	/*
+	 * S0PT is the Phase Tag of the entry in slot 0, which this driver's
+	 * memory holds: not the phase of the next entry, which differs while
+	 * the tail is at slot 0.
+	 */
+	ASSERT_EQ(READ_ONCE(d->io.cq[0].status) & 1, st.cq_s0pt);
 
 	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, close(fd));
@@ -599,7 +612,25 @@ TEST_F(nvme_migration, stop_copy)
 	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
 		SKIP(return, "the VFs cannot migrate");
 
-	stop_copy_a_to_b(_metadata, self, 40, 3);
+	stop_copy_a_to_b(_metadata, self, 40, 3, -1);
+}
+
+/* An I/O CQ that never posted: its tail and slot 0's phase tag are 0 */
+TEST_F(nvme_migration, idle_cq)
+{
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+
+	stop_copy_a_to_b(_metadata, self, 0, 0, 0);
+}
+
+/* An I/O CQ that just wrapped: its tail is 0, slot 0's phase tag is 1 */
+TEST_F(nvme_migration, wrapped_cq)
+{
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+
+	stop_copy_a_to_b(_metadata, self, QDEPTH, 0, 0);
 }
 
 TEST_F(nvme_migration, pre_copy)
@@ -1136,7 +1167,7 @@ TEST_F_TIMEOUT(nvme_migration, resume_fuzz, 3600)
 
 	/* A and B, after all these streams, still migrate */
 	ASSERT_EQ(0, nvme_enable(&self->drv, self->a, 1));
-	stop_copy_a_to_b(_metadata, self, 40, 3);
+	stop_copy_a_to_b(_metadata, self, 40, 3, -1);
 }
 
 /* --- Isolation: what the owner of one VF can do to other controllers --- */
