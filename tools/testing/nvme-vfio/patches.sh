@@ -5,6 +5,11 @@
 # a scratch git repository that holds the base versions of the files the
 # series touches, then `git format-patch` with a cover letter. The patches
 # apply with `git am` to the base tree.
+#
+# Whoever emits the series authors and signs off its commits: git's
+# user.name and user.email, as configured for REPO. Without them it fails,
+# unless NVFIO_UNSIGNED=1 (the checks, which only lint the series) asks for
+# commits without a Signed-off-by.
 # usage: patches.sh BASE REPO OUTDIR
 set -euo pipefail
 base=$(realpath "$1")
@@ -12,12 +17,21 @@ repo=$(realpath "$2")
 outdir=$3
 here=$(dirname "$(realpath "$0")")
 series=$repo/series
-author="nvme-vfio-pci developers <nvme-vfio-pci@example.invalid>"
+
+name=$(command git -C "$repo" config user.name || true)
+email=$(command git -C "$repo" config user.email || true)
+signoff=-s
+if [ -z "$name" ] || [ -z "$email" ]; then
+	if [ "${NVFIO_UNSIGNED:-0}" != 1 ]; then
+		echo "patches: git's user.name and user.email are not set: the series is signed off by whoever emits it (git config --global user.name/user.email)" >&2
+		exit 1
+	fi
+	name=unsigned email=unsigned@invalid signoff=
+fi
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-git() { command git -C "$scratch" -c user.name="${author% <*}" \
-	-c user.email="$(echo "$author" | sed 's/.*<\(.*\)>/\1/')" "$@"; }
+git() { command git -C "$scratch" -c user.name="$name" -c user.email="$email" "$@"; }
 
 git init -q -b series
 touched=$( (cat "$series"/*/*.patch 2>/dev/null || true) |
@@ -51,12 +65,13 @@ for dir in "$series"/[0-9]*/; do
 		done
 	fi
 	git add -A
-	git commit -q -F "$dir/msg"
+	git commit -q $signoff -F "$dir/msg"
 done
 
 rm -rf "$outdir"
 mkdir -p "$outdir"
-git format-patch -q --cover-letter --thread \
+# RFC while the series is tested on an emulated controller only
+git format-patch -q --cover-letter --thread --rfc \
 	-o "$outdir" base..HEAD
 # The cover letter's subject and blurb come from series/cover-letter.
 cover=$(ls "$outdir"/0000-*.patch)
