@@ -15,6 +15,8 @@
 # The last line printed is always the absolute path of qemu-system-x86_64.
 #
 # Usage: tools/qemu/build.sh [-j N]
+#        tools/qemu/build.sh --path   (print the path of the build of these
+#                                      patches, or fail if there is none)
 
 set -euo pipefail
 
@@ -43,6 +45,7 @@ if [ -x "$bin" ]; then
 	echo "$bin"
 	exit 0
 fi
+[ "${1:-}" != --path ] || exit 1
 
 # Whether apt knows the pinned source version (no grep -q: pipefail+SIGPIPE).
 have_source() {

@@ -69,11 +69,13 @@ done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || die "no command given (try -h)"
 
-# The QEMU binary: $QEMU, else the newest patched build of tools/qemu/build.sh
-# in the cache, else the system's (no TP4159 model: enough for the harness).
+# The QEMU binary: $QEMU, else the build of tools/qemu/build.sh for the
+# patches of this checkout (not the newest build in the cache, which may be
+# of other patches), else the system's (no TP4159 model: enough for the
+# harness).
 if [ -z "${QEMU:-}" ]; then
-	QEMU=$(ls -t "$cache"/qemu-*/bin/qemu-system-x86_64 2>/dev/null | head -n 1) || true
-	[ -n "$QEMU" ] || QEMU=/usr/bin/qemu-system-x86_64
+	QEMU=$(NVFIO_CACHE=$cache "$here/../../qemu/build.sh" --path) ||
+		QEMU=/usr/bin/qemu-system-x86_64
 fi
 [ -x "$QEMU" ] || die "no QEMU at $QEMU"
 # Firmware: a private build keeps it in ../share; else Debian's packages.
