@@ -14,10 +14,11 @@
  * waiting for it, -EOPNOTSUPP if the PF does not support host managed live
  * migration. A command that fails with an NVMe status is logged on the VF
  * with that status, and returns -EINVAL for an invalid field or controller
- * ID, -EBUSY if the controller is not in the suspended or running state the
- * command needs, -ENOSPC if it lacks resources, -EIO otherwise. A command
- * that nvme-pci cancels, because it timed out or because the PF resets or
- * goes away, returns -EIO.
+ * ID, -EBUSY if the controller is suspended (Controller Suspended), -EALREADY
+ * if it is not (Controller Not Suspended: for a Resume, the controller runs
+ * already), -ENOSPC if it lacks resources, -EIO otherwise. A command that
+ * nvme-pci cancels, because it timed out or because the PF resets or goes
+ * away, returns -ECANCELED: the controller's state is then unknown.
  */
 #ifndef _LINUX_NVME_LM_H
 #define _LINUX_NVME_LM_H
@@ -25,6 +26,7 @@
 #include <linux/types.h>
 #include <linux/uuid.h>
 
+struct nvme_ctrl_state_hdr;
 struct pci_dev;
 
 /* The first formats of each kind that nvme_lm_query() reports */
@@ -34,8 +36,6 @@ struct pci_dev;
 /**
  * struct nvme_lm_info - what a PF offers for the migration of one VF
  * @cntlid: controller ID of the VF's secondary controller
- * @chunk_size: largest data transfer of one Migration Send or Receive
- *	command, in bytes (from the PF's MDTS); a multiple of 4
  * @nr_versions: number of entries valid in @versions
  * @nr_uuids: number of entries valid in @uuids
  * @versions: NVMe-defined controller state versions; @versions[i] is
@@ -45,21 +45,10 @@ struct pci_dev;
  */
 struct nvme_lm_info {
 	u16 cntlid;
-	u32 chunk_size;
 	u8 nr_versions;
 	u8 nr_uuids;
 	u16 versions[NVME_LM_MAX_VERSIONS];
 	uuid_t uuids[NVME_LM_MAX_UUIDS];
-};
-
-/**
- * enum nvme_lm_suspend_type - the STYPE of a Migration Send Suspend
- * @NVME_LM_SUSPEND_NOTIFY: suspend notification, the controller may prepare
- * @NVME_LM_SUSPEND: suspend, the controller stops processing commands
- */
-enum nvme_lm_suspend_type {
-	NVME_LM_SUSPEND_NOTIFY = 0,
-	NVME_LM_SUSPEND = 1,
 };
 
 /**
@@ -91,17 +80,19 @@ int nvme_lm_query(struct pci_dev *vf, struct nvme_lm_info *info);
 /**
  * nvme_lm_suspend() - Suspend the VF's controller (Migration Send, Suspend)
  * @vf: the VF
- * @type: suspend notification or suspend
+ *
+ * Sends Suspend with STYPE 1: the controller stops processing commands.
  *
  * Return: 0 on success or a negative errno.
  */
-int nvme_lm_suspend(struct pci_dev *vf, enum nvme_lm_suspend_type type);
+int nvme_lm_suspend(struct pci_dev *vf);
 
 /**
  * nvme_lm_resume() - Resume the VF's controller (Migration Send, Resume)
  * @vf: the VF
  *
- * Return: 0 on success or a negative errno.
+ * Return: 0 on success, -EALREADY without logging it if the controller is
+ * not suspended, or another negative errno.
  */
 int nvme_lm_resume(struct pci_dev *vf);
 
@@ -121,6 +112,15 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 		       size_t *size);
 
 /**
+ * nvme_lm_state_hdr_size() - Size a Controller State data structure
+ * @hdr: its header
+ * @size: set to the size in bytes of the header and both sections
+ *
+ * Return: 0 on success, -EOVERFLOW if the size does not fit a size_t.
+ */
+int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hdr, size_t *size);
+
+/**
  * nvme_lm_get_state() - Read the VF's controller state (Migration Receive)
  * @vf: the VF, whose controller must be suspended
  * @fmt: the formats to read
@@ -130,10 +130,11 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
  * @len: bytes to read, a multiple of 4
  *
  * Issues as many Get Controller State commands as @len needs, each at most
- * &nvme_lm_info.chunk_size bytes. A read from offset 0 makes the controller
- * take a new snapshot of its state, which later offsets read on. Bytes past
- * the end of the structure are the controller's to fill: a caller that
- * reads its header that way sizes the structure from it.
+ * the PF's maximum data transfer size. A read from offset 0 makes the controller
+ * take a new snapshot of its state, which later offsets read on. Nothing
+ * says what a read past the end of the structure returns, and a controller
+ * may fail it: read the header first and size the structure from it with
+ * nvme_lm_state_hdr_size().
  *
  * Return: 0 on success or a negative errno.
  */

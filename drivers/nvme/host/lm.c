@@ -59,18 +59,14 @@ static void nvme_lm_set_chunk(struct nvme_command *c,
  * nvme_lm_suspend_cmd() - Encode a Migration Send, Suspend
  * @c: the command to fill in
  * @cntlid: the secondary controller to suspend
- * @type: suspend notification or suspend
  */
-VISIBLE_IF_KUNIT void nvme_lm_suspend_cmd(struct nvme_command *c, u16 cntlid,
-					  enum nvme_lm_suspend_type type)
+VISIBLE_IF_KUNIT void nvme_lm_suspend_cmd(struct nvme_command *c, u16 cntlid)
 {
-	u8 stype = type == NVME_LM_SUSPEND ? NVME_LM_STYPE_SUSPEND :
-					     NVME_LM_STYPE_SUSPEND_NOTIFY;
-
 	nvme_lm_init_cmd(c, nvme_admin_migration_send,
 			 NVME_LM_SEND_SEL_SUSPEND, 0,
 			 FIELD_PREP(NVME_LM_CDW11_CNTLID, cntlid) |
-			 FIELD_PREP(NVME_LM_SUSPEND_CDW11_STYPE, stype));
+			 FIELD_PREP(NVME_LM_SUSPEND_CDW11_STYPE,
+				    NVME_LM_STYPE_SUSPEND));
 }
 EXPORT_SYMBOL_IF_KUNIT(nvme_lm_suspend_cmd);
 
@@ -266,15 +262,7 @@ VISIBLE_IF_KUNIT int nvme_lm_parse_fmts(const struct nvme_id_ctrl_state_fmts *fm
 }
 EXPORT_SYMBOL_IF_KUNIT(nvme_lm_parse_fmts);
 
-/**
- * nvme_lm_state_hdr_size() - Size a Controller State data structure
- * @hdr: its header
- * @size: set to the size in bytes of the header and both sections
- *
- * Return: 0 on success, -EOVERFLOW if the size does not fit a size_t.
- */
-VISIBLE_IF_KUNIT int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hdr,
-					    size_t *size)
+int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hdr, size_t *size)
 {
 	size_t dwords, bytes, total;
 
@@ -290,7 +278,7 @@ VISIBLE_IF_KUNIT int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hd
 	*size = total;
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(nvme_lm_state_hdr_size);
+EXPORT_SYMBOL_FOR_MODULES(nvme_lm_state_hdr_size, "nvme-vfio-pci,nvme-lm-test");
 
 /**
  * nvme_lm_status_to_errno() - Map the result of a command to an errno
@@ -298,14 +286,15 @@ EXPORT_SYMBOL_IF_KUNIT(nvme_lm_state_hdr_size);
  *
  * A command that nvme-pci cancelled, because it timed out or because the PF
  * reset or went away, returns -EINTR, which would tell the VF driver's
- * caller to retry after a signal that never came: it fails with -EIO.
+ * caller to retry after a signal that never came: it fails with -ECANCELED,
+ * which tells the caller that the controller's state is unknown.
  *
  * Return: 0 or the negative errno @status holds or stands for.
  */
 VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 {
 	if (status == -EINTR)
-		return -EIO;
+		return -ECANCELED;
 	if (status <= 0)
 		return status;
 
@@ -316,9 +305,10 @@ VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 	case NVME_SC_CTRL_ID_INVALID:
 		return -EINVAL;
 	case NVME_SC_CTRL_SUSPENDED:
-	case NVME_SC_CTRL_NOT_SUSPENDED:
-		/* The controller is in the wrong state for the command */
 		return -EBUSY;
+	case NVME_SC_CTRL_NOT_SUSPENDED:
+		/* A Resume that finds the controller running is one of these */
+		return -EALREADY;
 	case NVME_SC_NOT_ENOUGH_RESOURCES:
 		return -ENOSPC;
 	default:
@@ -399,17 +389,19 @@ void nvme_lm_pf_destroy(struct nvme_lm_pf *lm)
 
 /*
  * Submit a command on the PF's admin queue for the VF and log a failure on
- * the VF, with the NVMe status when the controller returned one.
+ * the VF, with the NVMe status when the controller returned one, unless it
+ * is @quiet, a status the caller expects.
  */
 static int nvme_lm_submit(struct nvme_ctrl *ctrl, struct pci_dev *vf,
-			  struct nvme_command *c, void *buf, u32 len)
+			  struct nvme_command *c, void *buf, u32 len,
+			  u16 quiet)
 {
 	u8 opcode = c->common.opcode;
 	int ret;
 
 	ret = __nvme_submit_sync_cmd(ctrl->admin_q, c, NULL, buf, len,
 				     NVME_QID_ANY, 0);
-	if (ret > 0)
+	if (ret > 0 && (ret & NVME_SCT_SC_MASK) != quiet)
 		dev_err_ratelimited(&vf->dev, "%s (CDW10 %#x) failed: %s (status %#x)\n",
 				    nvme_get_admin_opcode_str(opcode),
 				    le32_to_cpu(c->common.cdw10),
@@ -441,7 +433,7 @@ static int nvme_lm_read_scid(struct nvme_ctrl *ctrl, struct pci_dev *vf,
 	c.identify.cns = NVME_ID_CNS_SCNDRY_CTRL_LIST;
 	do {
 		c.identify.ctrlid = cpu_to_le16(start);
-		ret = nvme_lm_submit(ctrl, vf, &c, list, sizeof(*list));
+		ret = nvme_lm_submit(ctrl, vf, &c, list, sizeof(*list), 0);
 		if (ret)
 			break;
 		ret = nvme_lm_find_scid(list, start, ctrl->cntlid, vfn, scid,
@@ -588,7 +580,7 @@ int nvme_lm_query(struct pci_dev *vf, struct nvme_lm_info *info)
 	}
 	c.identify.opcode = nvme_admin_identify;
 	c.identify.cns = NVME_ID_CNS_CTRL_STATE_FMTS;
-	ret = nvme_lm_submit(ctrl, vf, &c, fmts, sizeof(*fmts));
+	ret = nvme_lm_submit(ctrl, vf, &c, fmts, sizeof(*fmts), 0);
 	if (ret)
 		goto out_free;
 
@@ -601,7 +593,6 @@ int nvme_lm_query(struct pci_dev *vf, struct nvme_lm_info *info)
 		goto out_free;
 	}
 	info->cntlid = cntlid;
-	info->chunk_size = nvme_lm_chunk_size(ctrl->max_hw_sectors);
 out_free:
 	kfree(fmts);
 out_put:
@@ -610,40 +601,37 @@ out_put:
 }
 EXPORT_SYMBOL_FOR_MODULES(nvme_lm_query, "nvme-vfio-pci");
 
-int nvme_lm_suspend(struct pci_dev *vf, enum nvme_lm_suspend_type type)
+/* Migration Send, Suspend or Resume, of the VF's controller */
+static int nvme_lm_suspend_resume(struct pci_dev *vf, bool suspend)
 {
 	struct nvme_command c;
 	struct nvme_ctrl *ctrl;
 	u16 cntlid;
 	int ret;
 
-	if (type != NVME_LM_SUSPEND_NOTIFY && type != NVME_LM_SUSPEND)
-		return -EINVAL;
-
 	ctrl = nvme_lm_get(vf, &cntlid);
 	if (IS_ERR(ctrl))
 		return PTR_ERR(ctrl);
-	nvme_lm_suspend_cmd(&c, cntlid, type);
-	ret = nvme_lm_submit(ctrl, vf, &c, NULL, 0);
+	if (suspend)
+		nvme_lm_suspend_cmd(&c, cntlid);
+	else
+		nvme_lm_resume_cmd(&c, cntlid);
+	/* After a reset the caller resumes a controller that may run */
+	ret = nvme_lm_submit(ctrl, vf, &c, NULL, 0,
+			     suspend ? 0 : NVME_SC_CTRL_NOT_SUSPENDED);
 	nvme_put_ctrl(ctrl);
 	return ret;
+}
+
+int nvme_lm_suspend(struct pci_dev *vf)
+{
+	return nvme_lm_suspend_resume(vf, true);
 }
 EXPORT_SYMBOL_FOR_MODULES(nvme_lm_suspend, "nvme-vfio-pci");
 
 int nvme_lm_resume(struct pci_dev *vf)
 {
-	struct nvme_command c;
-	struct nvme_ctrl *ctrl;
-	u16 cntlid;
-	int ret;
-
-	ctrl = nvme_lm_get(vf, &cntlid);
-	if (IS_ERR(ctrl))
-		return PTR_ERR(ctrl);
-	nvme_lm_resume_cmd(&c, cntlid);
-	ret = nvme_lm_submit(ctrl, vf, &c, NULL, 0);
-	nvme_put_ctrl(ctrl);
-	return ret;
+	return nvme_lm_suspend_resume(vf, false);
 }
 EXPORT_SYMBOL_FOR_MODULES(nvme_lm_resume, "nvme-vfio-pci");
 
@@ -671,7 +659,7 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 	}
 	nvme_lm_plan_chunk(&chunk, sizeof(*hdr), 0, sizeof(*hdr));
 	nvme_lm_get_state_cmd(&c, cntlid, fmt, &chunk);
-	ret = nvme_lm_submit(ctrl, vf, &c, hdr, chunk.len);
+	ret = nvme_lm_submit(ctrl, vf, &c, hdr, chunk.len, 0);
 	if (!ret) {
 		ret = nvme_lm_state_hdr_size(hdr, size);
 		if (ret)
@@ -709,7 +697,7 @@ int nvme_lm_get_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 		nvme_lm_plan_chunk(&chunk, end, pos, chunk_size);
 		nvme_lm_get_state_cmd(&c, cntlid, fmt, &chunk);
 		ret = nvme_lm_submit(ctrl, vf, &c, buf + (pos - offset),
-				     chunk.len);
+				     chunk.len, 0);
 		if (ret)
 			break;
 	}
@@ -742,7 +730,7 @@ int nvme_lm_set_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 		nvme_lm_set_state_cmd(&c, cntlid, fmt, &chunk);
 		/* A command that writes to the device only reads the buffer */
 		ret = nvme_lm_submit(ctrl, vf, &c, (void *)buf + offset,
-				     chunk.len);
+				     chunk.len, 0);
 		if (ret)
 			break;
 	}

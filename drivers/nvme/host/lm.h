@@ -91,8 +91,7 @@ static inline void nvme_lm_pf_destroy(struct nvme_lm_pf *lm)
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* The pure helpers of lm.c, visible to its KUnit test */
-void nvme_lm_suspend_cmd(struct nvme_command *c, u16 cntlid,
-			 enum nvme_lm_suspend_type type);
+void nvme_lm_suspend_cmd(struct nvme_command *c, u16 cntlid);
 void nvme_lm_resume_cmd(struct nvme_command *c, u16 cntlid);
 void nvme_lm_set_state_cmd(struct nvme_command *c, u16 cntlid,
 			   const struct nvme_lm_fmt *fmt,
@@ -107,8 +106,6 @@ int nvme_lm_find_scid(const struct nvme_sec_ctrl_list *list, u16 start,
 		      u16 pf_cntlid, u16 vfn, u16 *scid, u32 *next);
 int nvme_lm_parse_fmts(const struct nvme_id_ctrl_state_fmts *fmts,
 		       struct nvme_lm_info *info);
-int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hdr,
-			   size_t *size);
 int nvme_lm_status_to_errno(int status);
 
 #endif /* IS_ENABLED(CONFIG_KUNIT) */

@@ -22,7 +22,6 @@ struct lm_cmd_case {
 	const char *name;
 	enum lm_cmd_kind kind;
 	u16 cntlid;
-	enum nvme_lm_suspend_type type;
 	struct nvme_lm_fmt fmt;
 	struct nvme_lm_chunk chunk;
 	u8 opcode;
@@ -31,13 +30,8 @@ struct lm_cmd_case {
 
 static const struct lm_cmd_case lm_cmd_cases[] = {
 	{
-		.name = "suspend notification",
-		.kind = LM_SUSPEND, .cntlid = 0x1234,
-		.type = NVME_LM_SUSPEND_NOTIFY,
-		.opcode = 0x41, .cdw = { 0x00000000, 0x00001234 },
-	}, {
 		.name = "suspend",
-		.kind = LM_SUSPEND, .cntlid = 0xabcd, .type = NVME_LM_SUSPEND,
+		.kind = LM_SUSPEND, .cntlid = 0xabcd,
 		.opcode = 0x41, .cdw = { 0x00000000, 0x0001abcd },
 	}, {
 		.name = "resume",
@@ -121,7 +115,7 @@ static void lm_cmd_test(struct kunit *test)
 	memset(&c, 0xa5, sizeof(c));
 	switch (p->kind) {
 	case LM_SUSPEND:
-		nvme_lm_suspend_cmd(&c, p->cntlid, p->type);
+		nvme_lm_suspend_cmd(&c, p->cntlid);
 		break;
 	case LM_RESUME:
 		nvme_lm_resume_cmd(&c, p->cntlid);
@@ -505,7 +499,7 @@ static void lm_status_test(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(0), 0);
 	/* A cancelled command: timed out, or the PF reset or went away */
-	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-EINTR), -EIO);
+	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-EINTR), -ECANCELED);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(-ENODEV), -ENODEV);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_INVALID_OPCODE),
 			-EOPNOTSUPP);
@@ -519,7 +513,7 @@ static void lm_status_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			nvme_lm_status_to_errno(NVME_SC_CTRL_NOT_SUSPENDED |
 						NVME_STATUS_DNR),
-			-EBUSY);
+			-EALREADY);
 	KUNIT_EXPECT_EQ(test,
 			nvme_lm_status_to_errno(NVME_SC_NOT_ENOUGH_RESOURCES),
 			-ENOSPC);

@@ -23,7 +23,7 @@
  * table exists so that the KUnit tests can put a fake PF in their place.
  */
 struct nvmevf_pf_ops {
-	int (*suspend)(struct pci_dev *vf, enum nvme_lm_suspend_type type);
+	int (*suspend)(struct pci_dev *vf);
 	int (*resume)(struct pci_dev *vf);
 	int (*state_size)(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 			  size_t *size);
@@ -42,7 +42,6 @@ struct nvmevf_migf;
  * @info: what the PF offers for the migration of this VF, read at probe
  * @fmt: the formats the state of this VF is saved in
  * @max_state: largest controller state saved or accepted, in bytes
- * @allow_ioq_only: accept a stream without vendor-specific state
  * @state_mutex: protects @mig_state, @saving_migf and @resuming_migf
  * @reset_lock: protects @deferred_reset
  * @deferred_reset: a reset to apply when @state_mutex is unlocked
@@ -56,7 +55,6 @@ struct nvmevf_pci_core_device {
 	struct nvme_lm_info info;
 	struct nvme_lm_fmt fmt;
 	size_t max_state;
-	bool allow_ioq_only;
 	/* protects the migration state and the data fds below */
 	struct mutex state_mutex;
 	enum vfio_device_mig_state mig_state;
@@ -66,6 +64,13 @@ struct nvmevf_pci_core_device {
 	spinlock_t reset_lock;
 	bool deferred_reset;
 };
+
+static inline struct nvmevf_pci_core_device *
+nvmevf_of(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct nvmevf_pci_core_device,
+			    core_device.vdev);
+}
 
 bool nvmevf_migration_supported(struct pci_dev *pdev,
 				struct nvme_lm_info *info,

@@ -32,8 +32,7 @@
  * must be rejected with -EINVAL and a reason.
  *
  * Each stream is fed in segments of random sizes, as writes to a resume fd
- * arrive, to a parser with a random size limit and a random setting of
- * allow_ioq_only_state. After each one the test checks that the parser
+ * arrive, to a parser with a random size limit. After each one the test checks that the parser
  * never allocated more than the limit, and at the end that every reason to
  * reject a stream came up.
  */
@@ -152,7 +151,6 @@ struct fuzz_ctx {
 	size_t cap;
 	u8 *tmp;
 	size_t max_state;
-	bool ioq_only;
 	struct nvmevf_stream_parser p;
 	/* The mutations of the current stream, for a failure message */
 	char desc[64];
@@ -480,7 +478,8 @@ static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, u8 *csuuidi)
 				*csuuidi = i + 1;
 		if (!*csuuidi)
 			return false;
-	} else if (!uuid_is_null(&cp->vendor_uuid) || !c->ioq_only) {
+	} else {
+		/* The destination wants the vendor-specific section */
 		return false;
 	}
 
@@ -564,7 +563,6 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 		c->max_state = c->state_len + fuzz_below(c, SZ_4K);
 		break;
 	}
-	c->ioq_only = fuzz_below(c, 2);
 
 	memcpy(c->ref, c->base, c->base_len);
 	for (n = fuzz_below(c, 4); n > 1; n--)
@@ -580,7 +578,7 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 	same = c->len == c->base_len && !memcmp(c->buf, c->ref, c->len);
 	valid &= same;
 
-	nvmevf_stream_parser_init(p, NULL, &c->dst, c->max_state, c->ioq_only);
+	nvmevf_stream_parser_init(p, NULL, &c->dst, c->max_state);
 	ret = fuzz_feed(c);
 	c->tried++;
 	c->largest_state = max(c->largest_state, p->state_len);

@@ -15,12 +15,6 @@
 
 #include "common.h"
 
-static struct nvmevf_pci_core_device *nvmevf_of(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct nvmevf_pci_core_device,
-			    core_device.vdev);
-}
-
 static int nvmevf_open_device(struct vfio_device *vdev)
 {
 	struct vfio_pci_core_device *core_device = &nvmevf_of(vdev)->core_device;
@@ -37,19 +31,21 @@ static int nvmevf_open_device(struct vfio_device *vdev)
 
 static void nvmevf_close_device(struct vfio_device *vdev)
 {
-	nvmevf_migration_close(nvmevf_of(vdev));
+	if (vdev->mig_ops)
+		nvmevf_migration_close(nvmevf_of(vdev));
 	vfio_pci_core_close_device(vdev);
 }
 
 static void nvmevf_release_dev(struct vfio_device *vdev)
 {
-	nvmevf_migration_release(nvmevf_of(vdev));
+	if (vdev->mig_ops)
+		nvmevf_migration_release(nvmevf_of(vdev));
 	vfio_pci_core_release_dev(vdev);
 }
 
-/* A VF that can migrate */
-static const struct vfio_device_ops nvmevf_lm_ops = {
-	.name = "nvme-vfio-pci-lm",
+/* A function without migration has no mig_ops and works as with vfio-pci */
+static const struct vfio_device_ops nvmevf_ops = {
+	.name = "nvme-vfio-pci",
 	.init = vfio_pci_core_init_dev,
 	.release = nvmevf_release_dev,
 	.open_device = nvmevf_open_device,
@@ -69,47 +65,19 @@ static const struct vfio_device_ops nvmevf_lm_ops = {
 	.detach_ioas = vfio_iommufd_physical_detach_ioas,
 };
 
-/* Any other NVMe function: what vfio-pci offers */
-static const struct vfio_device_ops nvmevf_ops = {
-	.name = "nvme-vfio-pci",
-	.init = vfio_pci_core_init_dev,
-	.release = vfio_pci_core_release_dev,
-	.open_device = nvmevf_open_device,
-	.close_device = vfio_pci_core_close_device,
-	.ioctl = vfio_pci_core_ioctl,
-	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
-	.device_feature = vfio_pci_core_ioctl_feature,
-	.read = vfio_pci_core_read,
-	.write = vfio_pci_core_write,
-	.mmap = vfio_pci_core_mmap,
-	.request = vfio_pci_core_request,
-	.match = vfio_pci_core_match,
-	.match_token_uuid = vfio_pci_core_match_token_uuid,
-	.bind_iommufd = vfio_iommufd_physical_bind,
-	.unbind_iommufd = vfio_iommufd_physical_unbind,
-	.attach_ioas = vfio_iommufd_physical_attach_ioas,
-	.detach_ioas = vfio_iommufd_physical_detach_ioas,
-};
-
 static int nvmevf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	const struct vfio_device_ops *ops = &nvmevf_ops;
 	struct nvmevf_pci_core_device *nvdev;
 	struct nvme_lm_info info;
 	struct nvme_lm_fmt fmt;
-	bool lm;
 	int ret;
 
-	/* Without migration the function still works as with vfio-pci */
-	lm = nvmevf_migration_supported(pdev, &info, &fmt);
-	if (lm)
-		ops = &nvmevf_lm_ops;
-
 	nvdev = vfio_alloc_device(nvmevf_pci_core_device, core_device.vdev,
-				  &pdev->dev, ops);
+				  &pdev->dev, &nvmevf_ops);
 	if (IS_ERR(nvdev))
 		return PTR_ERR(nvdev);
-	if (lm)
+	/* Without migration the function still works as with vfio-pci */
+	if (nvmevf_migration_supported(pdev, &info, &fmt))
 		nvmevf_migration_init(nvdev, &info, &fmt);
 
 	dev_set_drvdata(&pdev->dev, &nvdev->core_device);

@@ -28,11 +28,6 @@
 #include "common.h"
 #include "stream.h"
 
-static bool allow_ioq_only_state;
-module_param(allow_ioq_only_state, bool, 0444);
-MODULE_PARM_DESC(allow_ioq_only_state,
-		 "Migrate VFs whose PF offers no vendor-specific controller state: only the I/O queues move, not the admin queue, features or pending events (default: off)");
-
 static unsigned int max_state_size = SZ_16M;
 module_param(max_state_size, uint, 0444);
 MODULE_PARM_DESC(max_state_size,
@@ -126,11 +121,26 @@ static const char *nvmevf_state_name(enum vfio_device_mig_state state)
 	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
 }
 
-/* Whether the controller of a VF in @state was suspended by the FSM */
+/*
+ * Whether the controller of a VF in @state was suspended by the FSM, or may
+ * be (ERROR)
+ */
 static bool nvmevf_suspended(enum vfio_device_mig_state state)
 {
 	return state != VFIO_DEVICE_STATE_RUNNING &&
 	       state != VFIO_DEVICE_STATE_PRE_COPY;
+}
+
+/*
+ * Whether an arc from @state that failed with @err lost the controller's
+ * state: a cancelled command (it timed out, and nvme-pci reset the PF,
+ * which takes the secondary controllers offline, or the PF went away) did
+ * or did not take effect, and a suspended controller whose PF is gone
+ * cannot be resumed.
+ */
+static bool nvmevf_state_lost(enum vfio_device_mig_state state, int err)
+{
+	return err == -ECANCELED || (err == -ENODEV && nvmevf_suspended(state));
 }
 
 /* Free the buffers of a file; called with migf->lock */
@@ -268,29 +278,38 @@ static ssize_t nvmevf_save_read(struct file *filp, char __user *buf,
 static long nvmevf_save_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {
+	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
 	struct nvmevf_migf *migf = filp->private_data;
-	struct vfio_precopy_info info = {};
-	int ret;
+	struct vfio_precopy_info info;
 
-	ret = vfio_check_precopy_ioctl(&migf->nvdev->core_device.vdev, cmd, arg,
-				       &info);
-	if (ret)
-		return ret;
+	/*
+	 * Not vfio_check_precopy_ioctl(): it reads the device, which a file
+	 * does not keep alive, before the file's lock tells whether the device
+	 * is still there, and the lock is not held across a user copy.
+	 */
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
 
 	/*
 	 * A saving file is in precopy exactly while the device is in PRE_COPY
 	 * or PRE_COPY_P2P: the FSM clears @precopy under migf->lock when it
-	 * leaves them. The state cannot be tracked, so nothing gets dirty.
+	 * leaves them or disables the file. The state cannot be tracked, so
+	 * nothing gets dirty.
 	 */
 	scoped_guard(mutex, &migf->lock) {
 		if (!migf->precopy)
 			return -EINVAL;
+		if (migf->nvdev->core_device.vdev.precopy_info_v2)
+			info.flags = 0;
 		info.initial_bytes = sizeof(migf->save.compat) - filp->f_pos;
 		info.dirty_bytes = 0;
 	}
 
-	if (copy_to_user((void __user *)arg, &info,
-			 offsetofend(struct vfio_precopy_info, dirty_bytes)))
+	if (copy_to_user((void __user *)arg, &info, minsz))
 		return -EFAULT;
 	return 0;
 }
@@ -327,7 +346,7 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 			/* The parser logs why it rejects the stream */
 			ret = nvmevf_stream_window(p, &dst, &n);
 			if (ret)
-				return ret;
+				return done ?: ret;
 			migf->copying = true;
 		}
 
@@ -338,9 +357,10 @@ static ssize_t nvmevf_resume_write(struct file *filp, const char __user *buf,
 		scoped_guard(mutex, &migf->lock) {
 			if (!nvmevf_copy_end(migf))
 				return done ?: -ENODEV;
+			/* A rejection of these bytes fails the next write */
 			ret = nvmevf_stream_advance(p, n);
 			if (ret)
-				return ret;
+				return done ?: ret;
 			filp->f_pos += n;
 		}
 		done += n;
@@ -398,17 +418,17 @@ static int nvmevf_get_state_at(struct nvmevf_pci_core_device *nvdev,
 	return ret;
 }
 
-/* Read the first page of the state into @first and size the state from it */
+/* Read the header of the state into @hdr and size the state from it */
 static int nvmevf_size_state(struct nvmevf_pci_core_device *nvdev,
-			     void *first, size_t *lenp)
+			     struct nvme_ctrl_state_hdr *hdr, size_t *lenp)
 {
 	struct device *dev = nvmevf_dev(nvdev);
 	int ret;
 
-	ret = nvmevf_get_state_at(nvdev, 0, first, PAGE_SIZE);
+	ret = nvmevf_get_state_at(nvdev, 0, hdr, sizeof(*hdr));
 	if (ret)
 		return ret;
-	if (nvmevf_stream_state_size(first, lenp)) {
+	if (nvme_lm_state_hdr_size(hdr, lenp)) {
 		dev_err_ratelimited(dev, "the controller returned a bad state: section sizes overflow\n");
 		return -EIO;
 	}
@@ -421,11 +441,9 @@ static int nvmevf_size_state(struct nvmevf_pci_core_device *nvdev,
 }
 
 /*
- * Read the state of the suspended controller, sized and checked. The first
- * page read holds the header that sizes the state, and all of a state that
- * fits a page: a save issues one Migration Receive per MDTS chunk (one more
- * when the rest of a larger state splits unevenly) and holds no more than
- * the state and that page.
+ * Read the state of the suspended controller, sized and checked. Nothing
+ * promises what a read past the end of the state returns, so the header
+ * is read alone, and then exactly the rest of the state, in MDTS chunks.
  */
 static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 			     void **statep, size_t *lenp)
@@ -434,29 +452,30 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 		.dev = nvmevf_dev(nvdev),
 		.what = "the controller returned a bad state",
 	};
-	void *first, *state = NULL;
+	struct nvme_ctrl_state_hdr *hdr;
+	const size_t hlen = sizeof(*hdr);
+	void *state = NULL;
 	size_t len;
 	int ret;
 
-	/* Only the bytes of the state in it are used */
-	first = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-	if (!first)
+	/* DMA needs a buffer of its own, not the stack */
+	hdr = kmalloc_obj(*hdr, GFP_KERNEL_ACCOUNT);
+	if (!hdr)
 		return -ENOMEM;
-	ret = nvmevf_size_state(nvdev, first, &len);
+	ret = nvmevf_size_state(nvdev, hdr, &len);
 	if (!ret) {
 		state = nvmevf_state_alloc(len);
 		if (state)
-			memcpy(state, first, min(len, PAGE_SIZE));
+			memcpy(state, hdr, hlen);
 		else
 			ret = -ENOMEM;
 	}
-	kfree(first);
+	kfree(hdr);
 	if (ret)
 		return ret;
 
-	if (len > PAGE_SIZE) {
-		ret = nvmevf_get_state_at(nvdev, PAGE_SIZE, state + PAGE_SIZE,
-					  len - PAGE_SIZE);
+	if (len > hlen) {
+		ret = nvmevf_get_state_at(nvdev, hlen, state + hlen, len - hlen);
 		if (ret)
 			goto err;
 	}
@@ -527,145 +546,136 @@ static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
 	return ret;
 }
 
-/* A reset came while state_mutex is held, to apply when it is unlocked */
-static bool nvmevf_reset_pending(struct nvmevf_pci_core_device *nvdev)
+/* Suspend or resume the controller */
+static int nvmevf_set_suspended(struct nvmevf_pci_core_device *nvdev,
+				bool suspend)
 {
-	guard(spinlock)(&nvdev->reset_lock);
-	return nvdev->deferred_reset;
+	struct pci_dev *pdev = nvmevf_pdev(nvdev);
+	int ret;
+
+	if (suspend)
+		ret = nvdev->pf->suspend(pdev);
+	else
+		ret = nvdev->pf->resume(pdev);
+	if (ret)
+		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot %s the controller: %pe\n",
+				    suspend ? "suspend" : "resume", ERR_PTR(ret));
+	return ret;
 }
 
+/* STOP -> STOP_COPY and PRE_COPY_P2P -> STOP_COPY: the state joins the stream */
+static struct file *nvmevf_stop_copy(struct nvmevf_pci_core_device *nvdev,
+				     enum vfio_device_mig_state cur)
+{
+	void *state;
+	size_t len;
+	int ret;
+
+	ret = nvmevf_read_state(nvdev, &state, &len);
+	if (ret)
+		return ERR_PTR(ret);
+	if (cur == VFIO_DEVICE_STATE_STOP)
+		return nvmevf_start_save(nvdev, state, len);
+	nvmevf_attach_state(nvdev->saving_migf, state, len);
+	return NULL;
+}
+
+/* RUNNING -> PRE_COPY and RUNNING_P2P -> PRE_COPY_P2P */
+static struct file *nvmevf_pre_copy(struct nvmevf_pci_core_device *nvdev)
+{
+	size_t len;
+	int ret;
+
+	/* A running controller may refuse to size its state */
+	ret = nvdev->pf->state_size(nvmevf_pdev(nvdev), &nvdev->fmt, &len);
+	if (ret) {
+		dev_dbg(nvmevf_dev(nvdev), "controller state size unknown before the copy: %pe\n",
+			ERR_PTR(ret));
+		len = 0;
+	}
+	return nvmevf_start_save(nvdev, NULL, len);
+}
+
+/*
+ * STOP -> RESUMING. STOP is reached only through RUNNING_P2P, whose arc
+ * suspended the controller: the state is loaded into a quiesced controller.
+ */
+static struct file *nvmevf_start_resume(struct nvmevf_pci_core_device *nvdev)
+{
+	struct nvmevf_migf *migf;
+
+	migf = nvmevf_alloc_migf(nvdev, false);
+	if (IS_ERR(migf))
+		return ERR_CAST(migf);
+	nvmevf_stream_parser_init(&migf->parser, nvmevf_dev(nvdev), &nvdev->info,
+				  nvdev->max_state);
+	nvdev->resuming_migf = migf;
+	return get_file(migf->filp);
+}
+
+/*
+ * Perform one arc that vfio_mig_get_next_state() chose. The controller
+ * cannot stop only its peer-to-peer DMA, so it stops all of it: it is
+ * suspended on entering the P2P states, and keeps answering MMIO, config
+ * space and MSI-X. The arcs that change whether it is suspended are exactly
+ * RUNNING <-> RUNNING_P2P and PRE_COPY <-> PRE_COPY_P2P.
+ */
 static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 				enum vfio_device_mig_state new)
 {
 	enum vfio_device_mig_state cur = nvdev->mig_state;
-	struct pci_dev *pdev = nvmevf_pdev(nvdev);
-	struct device *dev = nvmevf_dev(nvdev);
-	struct nvmevf_migf *migf;
-	void *state = NULL;
-	size_t len;
 	int ret;
 
-	/*
-	 * The controller cannot stop only its peer-to-peer DMA, so it stops
-	 * all of it: it is suspended on entering the P2P states and keeps
-	 * answering MMIO, config space and MSI-X.
-	 */
-	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
-	     new == VFIO_DEVICE_STATE_RUNNING_P2P) ||
-	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
-	     new == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
-		ret = nvdev->pf->suspend(pdev, NVME_LM_SUSPEND);
-		if (ret) {
-			dev_err_ratelimited(dev, "cannot suspend the controller: %pe\n",
-					    ERR_PTR(ret));
-			return ERR_PTR(ret);
-		}
-		/*
-		 * A reset of the VF since state_mutex was taken is deferred and
-		 * returns the device to RUNNING; if it came before the command,
-		 * the controller is suspended now: resume it. If it came after,
-		 * it resumed the controller itself and this Resume fails.
-		 */
-		if (nvmevf_reset_pending(nvdev))
-			nvdev->pf->resume(pdev);
-		return NULL;
-	}
-
-	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
-	     new == VFIO_DEVICE_STATE_RUNNING) ||
-	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
-	     new == VFIO_DEVICE_STATE_PRE_COPY)) {
-		ret = nvdev->pf->resume(pdev);
-		if (ret) {
-			dev_err_ratelimited(dev, "cannot resume the controller: %pe\n",
-					    ERR_PTR(ret));
-			return ERR_PTR(ret);
-		}
-		return NULL;
-	}
-
-	/* The controller is suspended in both */
-	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
-	     new == VFIO_DEVICE_STATE_STOP) ||
-	    (cur == VFIO_DEVICE_STATE_STOP &&
-	     new == VFIO_DEVICE_STATE_RUNNING_P2P))
-		return NULL;
-
-	if (cur == VFIO_DEVICE_STATE_STOP &&
-	    new == VFIO_DEVICE_STATE_STOP_COPY) {
-		ret = nvmevf_read_state(nvdev, &state, &len);
-		if (ret)
-			return ERR_PTR(ret);
-		return nvmevf_start_save(nvdev, state, len);
-	}
-
-	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
-	     new == VFIO_DEVICE_STATE_PRE_COPY) ||
-	    (cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
-	     new == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
-		/* A running controller may refuse to size its state */
-		ret = nvdev->pf->state_size(pdev, &nvdev->fmt, &len);
-		if (ret) {
-			dev_dbg(dev, "controller state size unknown before the copy: %pe\n",
-				ERR_PTR(ret));
-			len = 0;
-		}
-		return nvmevf_start_save(nvdev, NULL, len);
-	}
-
-	if (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
-	    new == VFIO_DEVICE_STATE_STOP_COPY) {
-		ret = nvmevf_read_state(nvdev, &state, &len);
-		if (ret)
-			return ERR_PTR(ret);
-		nvmevf_attach_state(nvdev->saving_migf, state, len);
-		return NULL;
-	}
-
-	if ((cur == VFIO_DEVICE_STATE_STOP_COPY &&
-	     new == VFIO_DEVICE_STATE_STOP) ||
-	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
-	     new == VFIO_DEVICE_STATE_RUNNING) ||
-	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
-	     new == VFIO_DEVICE_STATE_RUNNING_P2P)) {
-		nvmevf_disable_fds(nvdev);
-		return NULL;
-	}
-
-	/*
-	 * STOP is reached only through RUNNING_P2P, whose arc suspended the
-	 * controller: the state is loaded into a quiesced controller.
-	 */
-	if (cur == VFIO_DEVICE_STATE_STOP &&
-	    new == VFIO_DEVICE_STATE_RESUMING) {
-		migf = nvmevf_alloc_migf(nvdev, false);
-		if (IS_ERR(migf))
-			return ERR_CAST(migf);
-		nvmevf_stream_parser_init(&migf->parser, nvmevf_dev(nvdev),
-					  &nvdev->info,
-					  nvdev->max_state,
-					  nvdev->allow_ioq_only);
-		nvdev->resuming_migf = migf;
-		return get_file(migf->filp);
-	}
-
-	if (cur == VFIO_DEVICE_STATE_RESUMING &&
-	    new == VFIO_DEVICE_STATE_STOP) {
+	if (nvmevf_suspended(cur) != nvmevf_suspended(new))
+		return ERR_PTR(nvmevf_set_suspended(nvdev, nvmevf_suspended(new)));
+	if (new == VFIO_DEVICE_STATE_STOP_COPY)
+		return nvmevf_stop_copy(nvdev, cur);
+	if (new == VFIO_DEVICE_STATE_PRE_COPY ||
+	    new == VFIO_DEVICE_STATE_PRE_COPY_P2P)
+		return nvmevf_pre_copy(nvdev);
+	if (new == VFIO_DEVICE_STATE_RESUMING)
+		return nvmevf_start_resume(nvdev);
+	if (cur == VFIO_DEVICE_STATE_RESUMING) {
 		ret = nvmevf_load_state(nvdev);
 		if (ret)
 			return ERR_PTR(ret);
-		nvmevf_disable_fds(nvdev);
-		return NULL;
 	}
+	/*
+	 * What is left: leaving the saving or resuming states, which ends
+	 * their data fd, and RUNNING_P2P <-> STOP, where nothing happens.
+	 */
+	nvmevf_disable_fds(nvdev);
+	return NULL;
+}
 
-	/* vfio_mig_get_next_state() uses no other arc */
-	WARN_ON(true);
-	return ERR_PTR(-EINVAL);
+/*
+ * End any migration after a reset or on close: the data fds are disabled and
+ * the controller runs. Nothing says whether a function level reset ends a
+ * suspension, so a controller the FSM suspended, or whose state it lost, is
+ * resumed, and one that turns out to run already is fine. Returns false if
+ * the controller may still be suspended. Called with state_mutex.
+ */
+static bool nvmevf_end_migration(struct nvmevf_pci_core_device *nvdev,
+				 const char *when)
+{
+	int ret = 0;
+
+	nvmevf_disable_fds(nvdev);
+	if (nvmevf_suspended(nvdev->mig_state))
+		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
+	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	if (!ret || ret == -EALREADY)
+		return true;
+	dev_warn_ratelimited(nvmevf_dev(nvdev), "cannot resume the controller %s: %pe\n",
+			     when, ERR_PTR(ret));
+	return false;
 }
 
 /*
  * Unlock state_mutex, first applying a reset that nvmevf_migration_reset()
- * could not apply because the mutex was held.
+ * could not apply because the mutex was held. A reset that cannot resume
+ * the controller leaves the device in ERROR, which only another reset
+ * leaves.
  */
 static void nvmevf_state_mutex_unlock(struct nvmevf_pci_core_device *nvdev)
 {
@@ -674,8 +684,8 @@ again:
 	if (nvdev->deferred_reset) {
 		nvdev->deferred_reset = false;
 		spin_unlock(&nvdev->reset_lock);
-		nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
-		nvmevf_disable_fds(nvdev);
+		if (!nvmevf_end_migration(nvdev, "after a reset"))
+			nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
 		goto again;
 	}
 	mutex_unlock(&nvdev->state_mutex);
@@ -688,19 +698,22 @@ DEFINE_GUARD(nvmevf_state, struct nvmevf_pci_core_device *,
 static struct file *nvmevf_set_state(struct vfio_device *vdev,
 				     enum vfio_device_mig_state new_state)
 {
-	struct nvmevf_pci_core_device *nvdev =
-		container_of(vdev, struct nvmevf_pci_core_device,
-			     core_device.vdev);
+	struct nvmevf_pci_core_device *nvdev = nvmevf_of(vdev);
 	enum vfio_device_mig_state next;
 	struct file *res = NULL;
 	int ret;
 
 	/*
-	 * The driver never enters VFIO_DEVICE_STATE_ERROR: a failed arc leaves
-	 * the device in the last state it reached.
+	 * A failed arc leaves the device in the last state it reached, unless
+	 * the controller's state is lost (nvmevf_state_lost()): then the data
+	 * fds are disabled and the device is in ERROR, from which
+	 * vfio_mig_get_next_state() allows no arc; only a reset leaves it.
 	 */
 	guard(nvmevf_state)(nvdev);
 	while (new_state != nvdev->mig_state) {
+		/* Which vfio_mig_get_next_state() would WARN about */
+		if (nvdev->mig_state == VFIO_DEVICE_STATE_ERROR)
+			return ERR_PTR(-EINVAL);
 		ret = vfio_mig_get_next_state(vdev, nvdev->mig_state, new_state,
 					      &next);
 		if (ret)
@@ -711,6 +724,10 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 					    "migration state %s -> %s failed: %pe\n",
 					    nvmevf_state_name(nvdev->mig_state),
 					    nvmevf_state_name(next), res);
+			if (nvmevf_state_lost(nvdev->mig_state, PTR_ERR(res))) {
+				nvmevf_disable_fds(nvdev);
+				nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+			}
 			return res;
 		}
 		nvdev->mig_state = next;
@@ -725,9 +742,7 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 static int nvmevf_get_state(struct vfio_device *vdev,
 			    enum vfio_device_mig_state *curr_state)
 {
-	struct nvmevf_pci_core_device *nvdev =
-		container_of(vdev, struct nvmevf_pci_core_device,
-			     core_device.vdev);
+	struct nvmevf_pci_core_device *nvdev = nvmevf_of(vdev);
 
 	guard(nvmevf_state)(nvdev);
 	*curr_state = nvdev->mig_state;
@@ -746,9 +761,7 @@ static int nvmevf_get_state(struct vfio_device *vdev,
 static int nvmevf_get_data_size(struct vfio_device *vdev,
 				unsigned long *stop_copy_length)
 {
-	struct nvmevf_pci_core_device *nvdev =
-		container_of(vdev, struct nvmevf_pci_core_device,
-			     core_device.vdev);
+	struct nvmevf_pci_core_device *nvdev = nvmevf_of(vdev);
 	size_t len;
 	int ret;
 
@@ -821,20 +834,19 @@ bool nvmevf_migration_supported(struct pci_dev *pdev,
 			 NVMEVF_CSV);
 		return false;
 	}
-	fmt->csvi = ret + 1;
-	/* The first vendor-specific format is the controller's own */
-	fmt->csuuidi = info->nr_uuids ? 1 : 0;
-
-	if (fmt->csuuidi) {
-		dev_info(dev, "live migration on: controller %u, vendor-specific state format %pUb\n",
-			 info->cntlid, &info->uuids[0]);
-	} else if (allow_ioq_only_state) {
-		dev_info(dev, "live migration on: controller %u, I/O queue state only (allow_ioq_only_state)\n",
-			 info->cntlid);
-	} else {
-		dev_info(dev, "live migration off: the PF offers no vendor-specific controller state format, allow_ioq_only_state=1 migrates the I/O queues only\n");
+	/*
+	 * The NVMe-defined state holds only the I/O queues: the admin queue,
+	 * features and events travel in the vendor-specific section, and the
+	 * first vendor-specific format is the controller's own.
+	 */
+	if (!info->nr_uuids) {
+		dev_info(dev, "live migration off: the PF offers no vendor-specific controller state format\n");
 		return false;
 	}
+	fmt->csvi = ret + 1;
+	fmt->csuuidi = 1;
+	dev_info(dev, "live migration on: controller %u, vendor-specific state format %pUb\n",
+		 info->cntlid, &info->uuids[0]);
 	return true;
 }
 
@@ -854,9 +866,10 @@ void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
 	nvdev->info = *info;
 	nvdev->fmt = *fmt;
 	nvdev->max_state = min_t(size_t, max_state_size, INT_MAX);
-	nvdev->allow_ioq_only = allow_ioq_only_state;
 	mutex_init(&nvdev->state_mutex);
 	spin_lock_init(&nvdev->reset_lock);
+	/* RUNNING while closed: a reset of a closed device resumes nothing */
+	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 				VFIO_MIGRATION_PRE_COPY;
 	vdev->mig_ops = &nvmevf_mig_ops;
@@ -893,18 +906,8 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_open);
  */
 void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
 {
-	int ret;
-
 	guard(nvmevf_state)(nvdev);
-	if (nvmevf_suspended(nvdev->mig_state)) {
-		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
-		if (ret)
-			dev_warn_ratelimited(nvmevf_dev(nvdev),
-					     "cannot resume the controller on close: %pe\n",
-					     ERR_PTR(ret));
-	}
-	nvmevf_disable_fds(nvdev);
-	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	nvmevf_end_migration(nvdev, "on close");
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
 
@@ -912,8 +915,9 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
  * nvmevf_migration_reset() - Return the FSM to RUNNING after a reset
  * @nvdev: the device, whose function was just reset
  *
- * A function level reset resets the VF's controller, which is then no
- * longer suspended: the device is RUNNING and every data fd is disabled.
+ * A function level reset resets the VF's controller: every data fd is
+ * disabled, a controller the FSM suspended is resumed, and the device is
+ * RUNNING, or in ERROR if the controller could not be resumed.
  */
 void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 {

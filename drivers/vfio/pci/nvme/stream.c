@@ -171,36 +171,6 @@ void nvmevf_stream_put_state(struct nvmevf_rec_hdr *hdr,
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_put_state);
 
-/* A 128-bit little-endian count of dwords, in bytes */
-static bool nvmevf_dwords(const u8 field[16], size_t *bytes)
-{
-	u64 dwords = get_unaligned_le64(field);
-
-	return !get_unaligned_le64(field + 8) &&
-	       !check_mul_overflow(dwords, 4, bytes);
-}
-
-/**
- * nvmevf_stream_state_size() - Size a Controller State data structure
- * @hdr: its header
- * @len: set to the size in bytes of the header and both sections
- *
- * Return: 0, or -EOVERFLOW if the section sizes do not fit a size_t.
- */
-int nvmevf_stream_state_size(const struct nvme_ctrl_state_hdr *hdr,
-			     size_t *len)
-{
-	size_t css, vss, total;
-
-	if (!nvmevf_dwords(hdr->nvmecss, &css) ||
-	    !nvmevf_dwords(hdr->vss, &vss) ||
-	    check_add_overflow(sizeof(*hdr), css, &total) ||
-	    check_add_overflow(total, vss, len))
-		return -EOVERFLOW;
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_state_size);
-
 /**
  * nvmevf_state_alloc() - Allocate a buffer for a controller state
  * @len: its size in bytes, not 0
@@ -249,7 +219,7 @@ int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state of %zu bytes is shorter than its header",
 				     len);
-	if (nvmevf_stream_state_size(hdr, &total) || total != len)
+	if (nvme_lm_state_hdr_size(hdr, &total) || total != len)
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state header sizes NVMECSS %16phN VSS %16phN do not match its %zu bytes",
 				     hdr->nvmecss, hdr->vss, len);
@@ -291,12 +261,11 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_check_state);
  * @dev: the device to log why the stream is rejected on, NULL for none
  * @info: what the destination PF offers; must outlive @p
  * @max_state: largest controller state to accept, in bytes
- * @allow_ioq_only: accept a state without a vendor-specific section
  */
 void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 			       struct device *dev,
 			       const struct nvme_lm_info *info,
-			       size_t max_state, bool allow_ioq_only)
+			       size_t max_state)
 {
 	memset(p, 0, sizeof(*p));
 	p->status.dev = dev;
@@ -304,7 +273,6 @@ void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 	p->info = info;
 	/* Keep state buffers below INT_MAX, as kvmalloc() does */
 	p->max_state = min_t(size_t, max_state, INT_MAX);
-	p->allow_ioq_only = allow_ioq_only;
 	p->phase = NVMEVF_PARSE_HDR;
 	p->type = NVMEVF_REC_COMPAT;
 	p->crc = ~0;
@@ -422,9 +390,10 @@ static int nvmevf_parse_compat(struct nvmevf_stream_parser *p)
 					     "vendor-specific controller state format %pUb is not supported by this PF",
 					     &c->vendor_uuid);
 		p->fmt.csuuidi = i + 1;
-	} else if (!p->allow_ioq_only) {
+	} else {
+		/* Without it the guest would find its admin state reset */
 		return nvmevf_reject(&p->status, NVMEVF_ERR_IOQ_ONLY,
-				     "the source saves I/O queue state only, which allow_ioq_only_state=1 accepts");
+				     "the source saves I/O queue state only, without a vendor-specific section");
 	}
 
 	if (size > p->max_state)

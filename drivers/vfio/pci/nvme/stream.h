@@ -144,7 +144,6 @@ enum nvmevf_parse_phase {
  * struct nvmevf_stream_parser - incremental parser of the resuming side
  * @info: what the destination PF offers
  * @max_state: largest controller state accepted, in bytes
- * @allow_ioq_only: accept a state without a vendor-specific section
  * @fmt: the destination's format indexes for @state, once @compat is checked
  * @phase: the part of the current record expected next
  * @type: the type of the current record
@@ -163,7 +162,6 @@ enum nvmevf_parse_phase {
 struct nvmevf_stream_parser {
 	const struct nvme_lm_info *info;
 	size_t max_state;
-	bool allow_ioq_only;
 	struct nvme_lm_fmt fmt;
 
 	enum nvmevf_parse_phase phase;
@@ -187,8 +185,6 @@ void nvmevf_stream_put_compat(struct nvmevf_compat_rec *rec,
 void nvmevf_stream_put_state(struct nvmevf_rec_hdr *hdr,
 			     struct nvmevf_rec_tail *tail,
 			     const void *state, size_t len);
-int nvmevf_stream_state_size(const struct nvme_ctrl_state_hdr *hdr,
-			     size_t *len);
 void *nvmevf_state_alloc(size_t len);
 int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 			      bool vendor, struct nvmevf_stream_status *st);
@@ -196,7 +192,7 @@ int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 			       struct device *dev,
 			       const struct nvme_lm_info *info,
-			       size_t max_state, bool allow_ioq_only);
+			       size_t max_state);
 int nvmevf_stream_window(struct nvmevf_stream_parser *p, void **dst,
 			 size_t *len);
 int nvmevf_stream_advance(struct nvmevf_stream_parser *p, size_t n);

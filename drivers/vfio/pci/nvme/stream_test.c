@@ -31,7 +31,6 @@ void nvmevf_test_info(struct nvme_lm_info *info, bool dest)
 {
 	memset(info, 0, sizeof(*info));
 	info->cntlid = 2;
-	info->chunk_size = 4096;
 	if (dest) {
 		info->nr_versions = 2;
 		info->versions[0] = 3;
@@ -182,7 +181,7 @@ static int nvmevf_stream_test_init(struct kunit *test)
 	c->state = nvmevf_test_state(test, 3, 2, 64, &c->len);
 	c->s = nvmevf_test_stream(test, &c->src, &c->fmt, c->state, c->len,
 				  &c->slen);
-	nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M, false);
+	nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M);
 	test->priv = c;
 	return 0;
 }
@@ -211,29 +210,6 @@ static void nvmevf_stream_round_trip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, le64_to_cpu(c->p.compat.state_size), c->len);
 }
 
-static void nvmevf_stream_ioq_only(struct kunit *test)
-{
-	struct nvmevf_stream_ctx *c = test->priv;
-	struct nvme_lm_fmt fmt = { .csvi = 1 };
-	u8 *state, *s;
-	size_t len, slen;
-
-	state = nvmevf_test_state(test, 1, 1, 0, &len);
-	s = nvmevf_test_stream(test, &c->src, &fmt, state, len, &slen);
-
-	/* Refused by default */
-	KUNIT_EXPECT_EQ(test, nvmevf_test_feed(&c->p, s, slen, slen), -EINVAL);
-	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_IOQ_ONLY);
-	nvmevf_stream_parser_free(&c->p);
-
-	nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M, true);
-	KUNIT_ASSERT_EQ(test, nvmevf_test_feed(&c->p, s, slen, slen), 0);
-	KUNIT_ASSERT_EQ(test, nvmevf_stream_finish(&c->p), 0);
-	KUNIT_EXPECT_EQ(test, c->p.fmt.csvi, 2);
-	KUNIT_EXPECT_EQ(test, c->p.fmt.csuuidi, 0);
-	KUNIT_EXPECT_MEMEQ(test, c->p.state, state, len);
-}
-
 /* The same stream, written in pieces of every size from one byte up */
 static void nvmevf_stream_segmentation(struct kunit *test)
 {
@@ -241,7 +217,7 @@ static void nvmevf_stream_segmentation(struct kunit *test)
 	size_t seg;
 
 	for (seg = 1; seg <= c->slen; seg++) {
-		nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M, false);
+		nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M);
 		KUNIT_ASSERT_EQ_MSG(test,
 				    nvmevf_test_feed(&c->p, c->s, c->slen, seg),
 				    0, "writes of %zu bytes", seg);
@@ -259,7 +235,7 @@ static void nvmevf_stream_truncated(struct kunit *test)
 	size_t len;
 
 	for (len = 0; len < c->slen; len++) {
-		nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M, false);
+		nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M);
 		KUNIT_ASSERT_EQ(test, nvmevf_test_feed(&c->p, c->s, len, 5), 0);
 		KUNIT_EXPECT_EQ_MSG(test, nvmevf_stream_finish(&c->p), -EINVAL,
 				    "%zu of %zu bytes", len, c->slen);
@@ -493,7 +469,7 @@ static void nvmevf_stream_reject(struct kunit *test)
 	/* Found the same way whatever the segmentation */
 	for (seg = 1; seg <= c->slen; seg += 13) {
 		nvmevf_stream_parser_init(&c->p, NULL, &c->dst,
-					  rc->max_state ?: SZ_1M, false);
+					  rc->max_state ?: SZ_1M);
 		ret = nvmevf_test_feed(&c->p, c->s, c->slen, seg);
 		if (!ret)
 			ret = nvmevf_stream_finish(&c->p);
@@ -528,7 +504,6 @@ static void nvmevf_stream_check(struct kunit *test)
 
 static struct kunit_case nvmevf_stream_cases[] = {
 	KUNIT_CASE(nvmevf_stream_round_trip),
-	KUNIT_CASE(nvmevf_stream_ioq_only),
 	KUNIT_CASE(nvmevf_stream_segmentation),
 	KUNIT_CASE(nvmevf_stream_truncated),
 	KUNIT_CASE(nvmevf_stream_trailing),

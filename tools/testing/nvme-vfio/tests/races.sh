@@ -7,7 +7,8 @@
 # and of a resume. Then the PF's controller resets, its VFs are disabled and
 # its driver is unbound while the VFs migrate: every failure must be an
 # errno, the kernel must report nothing, and after provisioning again a VF
-# with I/O in flight migrates.
+# with I/O in flight migrates. Last, the PF's driver goes away under a
+# suspended VF, which must end in ERROR.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
@@ -82,6 +83,13 @@ check "without the PF's driver, the VFs' migration fails with ENODEV" \
 echo "$pfbdf" > /sys/bus/pci/drivers/nvme/bind
 provision
 migrates "the PF driver unbind"
+
+# A VF suspended when the PF's driver goes away is in ERROR until the PF
+# is back; the next test provisions again.
+"$stress" pfgone -p "$pfbdf" "${vfs[0]}" > "$NVFIO_OUT/race-pfgone.log" 2>&1
+check "pfgone ran to its end" [ $? = 0 ]
+grep -E '^(PASS|FAIL)' "$NVFIO_OUT/race-pfgone.log"
+echo "$pfbdf" > /sys/bus/pci/drivers/nvme/bind
 
 total=$(cat "$NVFIO_OUT"/race*.log | awk '/^# race iterations: / { n += $4 } END { print n + 0 }')
 echo "STAT: race iterations: $total"

@@ -41,8 +41,14 @@ else
 	echo "FAIL: selftest: $st/vfio_pci_nvme_migration_test is not built (tools/testing/nvme-vfio/selftests.sh)"
 fi
 
+# A data fd outlives its device: outlive closes VF A and disables SR-IOV,
+# with the VFs bound, then uses the data fd of the removed VF.
 pf=$(basename "$(readlink "$sysfs/${vfs[0]}/physfn")")
-if echo 0 > "$sysfs/$pf/sriov_numvfs" && [ ! -e "$sysfs/${vfs[0]}" ]; then
+if [ -x "$st/vfio_pci_nvme_stress_test" ]; then
+	"$st/vfio_pci_nvme_stress_test" outlive "${vfs[0]}"
+fi
+[ -e "$sysfs/${vfs[0]}" ] && echo 0 > "$sysfs/$pf/sriov_numvfs"
+if [ ! -e "$sysfs/${vfs[0]}" ] && [ ! -e "$sysfs/${vfs[3]}" ]; then
 	echo "PASS: migration: disabled SR-IOV with the VFs bound"
 else
 	echo "FAIL: migration: could not disable SR-IOV on $pf"

@@ -8,7 +8,8 @@
  * QEMU's NVMe model (over the VM's QMP port): with an NVMe status, or by
  * stalling it past the PF's admin timeout. Each time the ioctl must fail
  * with the errno the driver documents, the device must stay in the last
- * state it reached, no data fd may be left behind, the open data fds must
+ * state it reached (in ERROR after a stall, which loses the controller's
+ * state), no data fd may be left behind, the open data fds must
  * be disabled by VFIO_DEVICE_RESET, and then both VFs must migrate again.
  *
  * race: several threads per VF change the migration state at random,
@@ -17,8 +18,19 @@
  * and of a resume. With -x, the PF may go away or reset under the test (the
  * harness does it): any error is accepted as long as it is an errno.
  *
+ * outlive: a PRE_COPY data fd outlives its device: the device fd is closed
+ * and the VF removed (SR-IOV disabled on its PF), then every operation of
+ * the data fd must fail with an errno, without touching the freed device.
+ *
+ * pfgone: the PF's driver is unbound while a VF is suspended, in STOP: the
+ * next arc must fail with ENODEV and leave the device in ERROR, which no
+ * arc and no reset leaves while the PF is gone (the harness binds it
+ * again).
+ *
  * usage: vfio_pci_nvme_stress_test fault -f FAULT [-c /dev/nvmeN -s SCID,SCID] BDF_A BDF_B
  *        vfio_pci_nvme_stress_test race [-i ITERATIONS] [-j THREADS] [-T SECONDS] [-x] BDF...
+ *        vfio_pci_nvme_stress_test outlive BDF
+ *        vfio_pci_nvme_stress_test pfgone -p PF_BDF BDF
  * FAULT: an NVMe status in hex (SCT and SC, as lm-fail-status takes it), or
  * "stall" (then -c names the PF's controller and -s the secondary
  * controllers of A and B, which the PF's reset takes offline).
@@ -102,7 +114,7 @@ static const struct step steps[] = {
 	{ "A RUNNING_P2P->STOP", 0, false, STOP },
 	{ "A data size in STOP", 0, true, STOP, 1, { RECV_HDR },
 	  false, true, STOP },
-	{ "A STOP->STOP_COPY", 0, false, STOP_COPY, 1, { RECV_STATE },
+	{ "A STOP->STOP_COPY", 0, false, STOP_COPY, 2, { RECV_HDR, RECV_STATE },
 	  false, true, STOP },
 	{ "A STOP_COPY->STOP", 0, false, STOP },
 	{ "A STOP->RUNNING_P2P->RUNNING", 0, false, RUNNING, 1, { SEND_RESUME },
@@ -116,8 +128,8 @@ static const struct step steps[] = {
 	{ "A PRE_COPY_P2P->PRE_COPY", 0, false, PRE_COPY, 1, { SEND_RESUME },
 	  false, true, PRE_COPY_P2P },
 	{ "A PRE_COPY->PRE_COPY_P2P", 0, false, PRE_COPY_P2P, 1, { SEND_SUSPEND } },
-	{ "A PRE_COPY_P2P->STOP_COPY", 0, false, STOP_COPY, 1, { RECV_STATE },
-	  false, true, PRE_COPY_P2P },
+	{ "A PRE_COPY_P2P->STOP_COPY", 0, false, STOP_COPY, 2,
+	  { RECV_HDR, RECV_STATE }, false, true, PRE_COPY_P2P },
 	{ "A STOP_COPY->STOP", 0, false, STOP },
 	{ "B RUNNING->RUNNING_P2P", 1, false, RUNNING_P2P, 1, { SEND_SUSPEND },
 	  false, true, RUNNING },
@@ -346,7 +358,7 @@ static void fault_case(struct walk *w, const struct fault *f, int target,
 	int fds0, ret, i;
 	struct vfio_precopy_info info = { .argsz = sizeof(info) };
 	u8 byte;
-	u32 state;
+	u32 state, fail_state = s->fail_state;
 
 	fds0 = count_fds();
 	for (i = 0; i < target; i++) {
@@ -372,6 +384,9 @@ static void fault_case(struct walk *w, const struct fault *f, int target,
 		why = "the command was not issued";
 	injected++;
 
+	/* A cancelled command of an arc loses the controller's state */
+	if (f->stall && !s->size && !s->tolerant)
+		fail_state = ERROR_STATE;
 	if (!why && s->tolerant && ret)
 		why = "a running controller's size is optional, yet the step failed";
 	if (!why && !s->tolerant && ret != -f->err) {
@@ -381,11 +396,11 @@ static void fault_case(struct walk *w, const struct fault *f, int target,
 			 ret ? strerror(-ret) : "success", strerror(f->err));
 		why = buf;
 	}
-	if (!why && (mig_get(w->fds[s->dev], &state) || state != s->fail_state))
+	if (!why && (mig_get(w->fds[s->dev], &state) || state != fail_state))
 		why = "not in the documented state";
 	/* A saving fd of the PRE_COPY states outlives a failed arc */
 	if (!why && !s->tolerant && w->save_fd >= 0 && s->dev == 0 &&
-	    (s->fail_state == PRE_COPY || s->fail_state == PRE_COPY_P2P) &&
+	    (fail_state == PRE_COPY || fail_state == PRE_COPY_P2P) &&
 	    ioctl(w->save_fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
 		why = "the PRE_COPY data fd stopped working";
 
@@ -417,7 +432,7 @@ recover:
 	else
 		report(!why, "fault: %s, %s, %s: %s in %s%s%s", s->arc,
 		       s->cmds[cmd], f->name, strerror(f->err),
-		       state_name(s->fail_state), why ? ": " : "",
+		       state_name(fail_state), why ? ": " : "",
 		       why ? why : "");
 }
 
@@ -429,8 +444,9 @@ static int status_errno(int status)
 	case 0x11f:	/* Invalid Controller Identifier */
 		return -EINVAL;
 	case 0x139:	/* Controller Suspended */
-	case 0x13a:	/* Controller Not Suspended */
 		return -EBUSY;
+	case 0x13a:	/* Controller Not Suspended */
+		return -EALREADY;
 	case 0x138:	/* Not Enough Resources */
 		return -ENOSPC;
 	default:
@@ -479,7 +495,7 @@ static int fault_main(int argc, char *argv[], char **bdfs, int nr)
 		fclose(p);
 		VFIO_ASSERT_EQ(i, 1);
 		/* Cancelled by the timeout, then by the PF's reset */
-		f.err = EIO;
+		f.err = ECANCELED;
 	} else {
 		f.status = strtol(name, NULL, 16);
 		f.err = -status_errno(f.status);
@@ -541,6 +557,8 @@ struct worker {
 };
 
 static struct iommu *race_iommu;
+/* The PF may reset or go away: a VF may lose its state, which is ERROR */
+static bool pf_disturbed;
 
 /*
  * Whether a failed call is acceptable: any errno is, but the uAPI calls
@@ -630,7 +648,8 @@ static void *race_thread(void *arg)
 		case 2:
 			ret = mig_get(fd, &state);
 			if (race_check(wk, "get state", ret, true) && !ret &&
-			    (state == ERROR_STATE || state >= ARRAY_SIZE(state_names)))
+			    ((state == ERROR_STATE && !pf_disturbed) ||
+			     state >= ARRAY_SIZE(state_names)))
 				snprintf(wk->why, sizeof(wk->why),
 					 "%s: in state %u", wk->vf->bdf, state);
 			break;
@@ -822,7 +841,7 @@ static int race_main(int argc, char *argv[], char **bdfs, int nr)
 {
 	struct vf vfs[MAX_VFS] = {};
 	int iterations = 200, threads = 3, seconds = 0, opt, i, k;
-	bool tolerant = false, ok, mid;
+	bool ok, mid;
 	int closes_mid = 0;
 	long total = 0;
 	u64 t;
@@ -839,7 +858,7 @@ static int race_main(int argc, char *argv[], char **bdfs, int nr)
 			threads = atoi(optarg);
 			break;
 		case 'x':
-			tolerant = true;
+			pf_disturbed = true;
 			break;
 		default:
 			return KSFT_FAIL;
@@ -859,14 +878,14 @@ static int race_main(int argc, char *argv[], char **bdfs, int nr)
 	t = now_ms();
 	ok = race_threads(vfs, nr, threads, iterations,
 			  seconds ? now_ms() + seconds * 1000ull : 0, &total);
-	if (!tolerant)
+	if (!pf_disturbed)
 		report(ok, "race: %d threads on each of %d VFs, %d iterations each",
 		       threads, nr, iterations);
 	printf("# race iterations: %ld\n", total);
 	printf("# %ld iterations in %llu ms\n", total,
 	       (unsigned long long)(now_ms() - t));
 
-	if (!tolerant) {
+	if (!pf_disturbed) {
 		for (ok = true, i = 0; i < nr; i++)
 			ok &= race_reset_every_state(&vfs[i]);
 		report(ok, "race: a reset in every state: RUNNING, data fd disabled");
@@ -892,6 +911,107 @@ static int race_main(int argc, char *argv[], char **bdfs, int nr)
 	return failures ? KSFT_FAIL : KSFT_PASS;
 }
 
+/* --- outlive --- */
+
+/* Write @val to the sysfs file @path: 0 or -errno */
+static int sysfs_write(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static int outlive_main(char **bdfs, int nr)
+{
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	struct vfio_pci_device *dev;
+	char path[256], pf[64];
+	struct iommu *iommu;
+	int data_fd, ret;
+	ssize_t n;
+	u8 byte;
+
+	VFIO_ASSERT_EQ(nr, 1);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdfs[0]);
+	n = readlink(path, pf, sizeof(pf) - 1);
+	VFIO_ASSERT_GT(n, 0);
+	pf[n] = '\0';
+
+	iommu = iommu_init(MODE_IOMMUFD);
+	dev = vfio_pci_device_init(bdfs[0], iommu);
+	ret = mig_set(dev->fd, PRE_COPY, &data_fd);
+	report(!ret && data_fd >= 0 &&
+	       !ioctl(data_fd, VFIO_MIG_GET_PRECOPY_INFO, &info),
+	       "outlive: PRE_COPY data fd with its precopy info");
+	vfio_pci_device_cleanup(dev);
+	iommu_cleanup(iommu);
+
+	/* Remove the VF: its device is freed, the data fd stays open */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s/sriov_numvfs",
+		 bdfs[0], pf);
+	ret = sysfs_write(path, "0");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdfs[0]);
+	report(!ret && access(path, F_OK), "outlive: the VF is removed");
+
+	ret = ioctl(data_fd, VFIO_MIG_GET_PRECOPY_INFO, &info);
+	report(ret == -1 && errno == EINVAL,
+	       "outlive: precopy info of the data fd of a removed VF: EINVAL");
+	n = read(data_fd, &byte, 1);
+	report(n == -1 && errno == ENODEV,
+	       "outlive: read of the data fd of a removed VF: ENODEV");
+	report(!close(data_fd), "outlive: the data fd closes");
+	return failures ? KSFT_FAIL : KSFT_PASS;
+}
+
+/* --- pfgone --- */
+
+static int pfgone_main(int argc, char *argv[], char **bdfs, int nr)
+{
+	struct vfio_pci_device *dev;
+	const char *pf = NULL;
+	struct iommu *iommu;
+	int data_fd, opt, ret;
+	u32 state;
+
+	while ((opt = getopt(argc, argv, "p:")) != -1) {
+		if (opt != 'p')
+			return KSFT_FAIL;
+		pf = optarg;
+	}
+	VFIO_ASSERT_NOT_NULL(pf, "pfgone needs -p PF_BDF\n");
+	VFIO_ASSERT_EQ(nr, 1);
+
+	iommu = iommu_init(MODE_IOMMUFD);
+	dev = vfio_pci_device_init(bdfs[0], iommu);
+	ret = mig_set(dev->fd, STOP, &data_fd);
+	report(!ret, "pfgone: the VF's controller is suspended (STOP)");
+
+	ret = sysfs_write("/sys/bus/pci/drivers/nvme/unbind", pf);
+	report(!ret, "pfgone: the PF's driver is unbound");
+
+	ret = mig_set(dev->fd, STOP_COPY, &data_fd);
+	report(ret == -ENODEV, "pfgone: STOP -> STOP_COPY fails with ENODEV (%s)",
+	       strerror(-ret));
+	report(!mig_get(dev->fd, &state) && state == ERROR_STATE,
+	       "pfgone: the device is in ERROR (%s)", state_name(state));
+	ret = mig_set(dev->fd, RUNNING, &data_fd);
+	report(ret == -EINVAL, "pfgone: no arc leaves ERROR (%s)", strerror(-ret));
+	ret = dev_reset(dev->fd);
+	report(!ret && !mig_get(dev->fd, &state) && state == ERROR_STATE,
+	       "pfgone: a reset that cannot resume the controller stays in ERROR (%s)",
+	       state_name(state));
+
+	vfio_pci_device_cleanup(dev);
+	iommu_cleanup(iommu);
+	return failures ? KSFT_FAIL : KSFT_PASS;
+}
+
 int main(int argc, char *argv[])
 {
 	char **bdfs;
@@ -899,13 +1019,17 @@ int main(int argc, char *argv[])
 
 	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nr);
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s fault|race [options] BDF...\n", argv[0]);
+		fprintf(stderr, "usage: %s fault|race|outlive|pfgone [options] BDF...\n", argv[0]);
 		return KSFT_SKIP;
 	}
 	if (!strcmp(argv[1], "fault"))
 		return fault_main(argc - 1, argv + 1, bdfs, nr);
 	if (!strcmp(argv[1], "race"))
 		return race_main(argc - 1, argv + 1, bdfs, nr);
+	if (!strcmp(argv[1], "outlive"))
+		return outlive_main(bdfs, nr);
+	if (!strcmp(argv[1], "pfgone"))
+		return pfgone_main(argc - 1, argv + 1, bdfs, nr);
 	fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
 	return KSFT_FAIL;
 }
