@@ -683,7 +683,6 @@ static void nvmevf_fuzz_parser(struct kunit *test)
 					    "no stream was rejected for reason %u",
 					    r);
 	}
-	KUNIT_EXPECT_GE(test, c->tried, 1000000);
 	KUNIT_EXPECT_GT(test, c->accepted_mutated, 0);
 }
 
