@@ -79,7 +79,6 @@ void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
 			   const struct nvme_lm_info *info,
 			   const struct nvme_lm_fmt *fmt);
 void nvmevf_migration_release(struct nvmevf_pci_core_device *nvdev);
-void nvmevf_migration_open(struct nvmevf_pci_core_device *nvdev);
 void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev);
 void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev);
 

@@ -20,11 +20,10 @@ static int nvmevf_open_device(struct vfio_device *vdev)
 	struct vfio_pci_core_device *core_device = &nvmevf_of(vdev)->core_device;
 	int ret;
 
+	/* A closed device is RUNNING, or in ERROR (nvmevf_migration_close()) */
 	ret = vfio_pci_core_enable(core_device);
 	if (ret)
 		return ret;
-	if (vdev->mig_ops)
-		nvmevf_migration_open(nvmevf_of(vdev));
 	vfio_pci_core_finish_enable(core_device);
 	return 0;
 }

@@ -868,7 +868,10 @@ void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
 	nvdev->max_state = min_t(size_t, max_state_size, INT_MAX);
 	mutex_init(&nvdev->state_mutex);
 	spin_lock_init(&nvdev->reset_lock);
-	/* RUNNING while closed: a reset of a closed device resumes nothing */
+	/*
+	 * Closed, the device is RUNNING, or in ERROR if the close could not
+	 * resume the controller: the next open keeps that state.
+	 */
 	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 				VFIO_MIGRATION_PRE_COPY;
@@ -887,27 +890,20 @@ void nvmevf_migration_release(struct nvmevf_pci_core_device *nvdev)
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_release);
 
 /**
- * nvmevf_migration_open() - Start a migratable device in RUNNING
- * @nvdev: the device, being opened
- */
-void nvmevf_migration_open(struct nvmevf_pci_core_device *nvdev)
-{
-	guard(nvmevf_state)(nvdev);
-	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
-}
-EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_open);
-
-/**
  * nvmevf_migration_close() - End the migration of a device being closed
  * @nvdev: the device
  *
  * Disables the data fds and resumes the controller if the FSM left it
- * suspended, so that the next user of the VF finds it running.
+ * suspended, so that the next user of the VF finds it running. A device
+ * whose controller cannot be resumed stays in ERROR, closed and when opened
+ * again, until a reset resumes it: the reset of the close or of the next
+ * open need not end the suspension.
  */
 void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
 {
 	guard(nvmevf_state)(nvdev);
-	nvmevf_end_migration(nvdev, "on close");
+	if (!nvmevf_end_migration(nvdev, "on close"))
+		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
 

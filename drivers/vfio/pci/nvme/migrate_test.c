@@ -193,7 +193,6 @@ static struct nvmevf_pci_core_device *fake_device(struct kunit *test,
 	nvdev->core_device.vdev.dev = dev;
 	nvmevf_migration_init(nvdev, &pf->info, &fmt);
 	nvdev->pf = &fake_pf_ops;
-	nvmevf_migration_open(nvdev);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fake_device_close,
 							nvdev), 0);
 	return nvdev;
@@ -652,6 +651,11 @@ static void nvmevf_fsm_pf_gone(struct kunit *test)
 
 	/* A reset that cannot resume the controller stays in ERROR */
 	nvmevf_migration_reset(nvdev);
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_TRUE(test, pf->suspended);
+
+	/* So does a close, for the next open: its reset need not resume */
+	nvmevf_migration_close(nvdev);
 	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 	KUNIT_EXPECT_TRUE(test, pf->suspended);
 
