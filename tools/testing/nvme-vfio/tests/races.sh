@@ -86,7 +86,7 @@ migrates "the PF driver unbind"
 
 # A VF suspended when the PF's driver goes away is in ERROR until the PF
 # is back; the next test provisions again.
-"$stress" pfgone -p "$pfbdf" "${vfs[0]}" > "$NVFIO_OUT/race-pfgone.log" 2>&1
+"$stress" pfgone "${vfs[0]}" > "$NVFIO_OUT/race-pfgone.log" 2>&1
 check "pfgone ran to its end" [ $? = 0 ]
 grep -E '^(PASS|FAIL)' "$NVFIO_OUT/race-pfgone.log"
 echo "$pfbdf" > /sys/bus/pci/drivers/nvme/bind

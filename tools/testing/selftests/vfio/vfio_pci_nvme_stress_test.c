@@ -30,7 +30,7 @@
  * usage: vfio_pci_nvme_stress_test fault -f FAULT [-c /dev/nvmeN -s SCID,SCID] BDF_A BDF_B
  *        vfio_pci_nvme_stress_test race [-i ITERATIONS] [-j THREADS] [-T SECONDS] [-x] BDF...
  *        vfio_pci_nvme_stress_test outlive BDF
- *        vfio_pci_nvme_stress_test pfgone -p PF_BDF BDF
+ *        vfio_pci_nvme_stress_test pfgone BDF
  * FAULT: an NVMe status in hex (SCT and SC, as lm-fail-status takes it), or
  * "stall" (then -c names the PF's controller and -s the secondary
  * controllers of A and B, which the PF's reset takes offline).
@@ -927,6 +927,21 @@ static int sysfs_write(const char *path, const char *val)
 	return ret;
 }
 
+/* The BDF of the PF of VF @vf, in @pf */
+static void pf_of(const char *vf, char *pf, size_t size)
+{
+	char path[256], link[128];
+	const char *name;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", vf);
+	n = readlink(path, link, sizeof(link) - 1);
+	VFIO_ASSERT_GT(n, 0);
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	snprintf(pf, size, "%s", name ? name + 1 : link);
+}
+
 static int outlive_main(char **bdfs, int nr)
 {
 	struct vfio_precopy_info info = { .argsz = sizeof(info) };
@@ -938,10 +953,7 @@ static int outlive_main(char **bdfs, int nr)
 	u8 byte;
 
 	VFIO_ASSERT_EQ(nr, 1);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdfs[0]);
-	n = readlink(path, pf, sizeof(pf) - 1);
-	VFIO_ASSERT_GT(n, 0);
-	pf[n] = '\0';
+	pf_of(bdfs[0], pf, sizeof(pf));
 
 	iommu = iommu_init(MODE_IOMMUFD);
 	dev = vfio_pci_device_init(bdfs[0], iommu);
@@ -953,8 +965,7 @@ static int outlive_main(char **bdfs, int nr)
 	iommu_cleanup(iommu);
 
 	/* Remove the VF: its device is freed, the data fd stays open */
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s/sriov_numvfs",
-		 bdfs[0], pf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_numvfs", pf);
 	ret = sysfs_write(path, "0");
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdfs[0]);
 	report(!ret && access(path, F_OK), "outlive: the VF is removed");
@@ -971,21 +982,16 @@ static int outlive_main(char **bdfs, int nr)
 
 /* --- pfgone --- */
 
-static int pfgone_main(int argc, char *argv[], char **bdfs, int nr)
+static int pfgone_main(char **bdfs, int nr)
 {
 	struct vfio_pci_device *dev;
-	const char *pf = NULL;
 	struct iommu *iommu;
-	int data_fd, opt, ret;
+	int data_fd, ret;
+	char pf[64];
 	u32 state;
 
-	while ((opt = getopt(argc, argv, "p:")) != -1) {
-		if (opt != 'p')
-			return KSFT_FAIL;
-		pf = optarg;
-	}
-	VFIO_ASSERT_NOT_NULL(pf, "pfgone needs -p PF_BDF\n");
 	VFIO_ASSERT_EQ(nr, 1);
+	pf_of(bdfs[0], pf, sizeof(pf));
 
 	iommu = iommu_init(MODE_IOMMUFD);
 	dev = vfio_pci_device_init(bdfs[0], iommu);
@@ -1029,7 +1035,7 @@ int main(int argc, char *argv[])
 	if (!strcmp(argv[1], "outlive"))
 		return outlive_main(bdfs, nr);
 	if (!strcmp(argv[1], "pfgone"))
-		return pfgone_main(argc - 1, argv + 1, bdfs, nr);
+		return pfgone_main(bdfs, nr);
 	fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
 	return KSFT_FAIL;
 }
