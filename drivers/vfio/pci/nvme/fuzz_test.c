@@ -3,7 +3,8 @@
  * A deterministic fuzzer of the resume parser of nvme-vfio-pci.
  *
  * Every stream starts as a valid stream that the saving side encodes, from
- * one of a few Controller States, and goes through two rounds of mutations
+ * one of a few Controller States, some followed by a skippable record of a
+ * type this driver does not know, and goes through two rounds of mutations
  * drawn from a seeded PRNG (splitmix64; stream N of base B always gets the
  * same mutations for a given seed):
  *
@@ -22,14 +23,12 @@
  *    to all ones, to an overflowing value, to just the limit or just past it,
  *    a CRC changed, the records swapped or one of them duplicated.
  *
- * The oracle. After round 1 the layout is that of the base stream, and a
- * model of the format, a check of the whole buffer written here apart from
- * the parser, says whether the stream is valid. After round 2 a stream is
- * valid only if it is still byte for byte the stream of round 1 and that one
- * is valid: a raw change that keeps a record valid must match its CRC32C, a
- * 2^-32 chance. A valid stream must be accepted, and yield the state it
- * carries and the destination's indexes of its formats; any other stream
- * must be rejected with -EINVAL and a reason.
+ * The oracle is a model of the format written here apart from the parser:
+ * it walks the records of the final buffer, whatever the mutations did to
+ * the layout, and checks each against the format and what the destination
+ * accepts. A valid stream must be accepted, and yield the state it carries
+ * and the destination's indexes of its formats; any other stream must be
+ * rejected with -EINVAL and a reason.
  *
  * Each stream is fed in segments of random sizes, as writes to a resume fd
  * arrive, to a parser with a random size limit. After each one the test checks that the parser
@@ -66,14 +65,21 @@ struct fuzz_base {
 	u16 niosq;
 	u16 niocq;
 	size_t vendor_len;
+	/* A skippable record after the state, with this many payload bytes */
+	bool ext;
+	size_t ext_len;
 };
 
 static const struct fuzz_base fuzz_bases[] = {
 	{ "one I/O queue pair and vendor state", 1, 1, 64 },
-	{ "3 SQs, 2 CQs and vendor state", 3, 2, 200 },
-	{ "no I/O queue, vendor state", 0, 0, 32 },
+	{ "3 SQs, 2 CQs, vendor state, a skippable record", 3, 2, 200, true, 40 },
+	{ "no I/O queue, vendor state, an empty skippable record", 0, 0, 32,
+	  true, 0 },
 	{ "one I/O queue pair, I/O queue state only", 1, 1, 0 },
 };
+
+/* A type no reader knows yet */
+#define FUZZ_EXT_TYPE	0x4242
 
 /* Where a field lies: in a record header, trailer, or the state */
 enum fuzz_anchor {
@@ -82,6 +88,8 @@ enum fuzz_anchor {
 	AT_COMPAT_TAIL,
 	AT_STATE_TAIL,
 	AT_STATE,
+	AT_EXT_REC,
+	AT_EXT_TAIL,
 };
 
 struct fuzz_field {
@@ -107,7 +115,13 @@ static const struct fuzz_field fuzz_fields[] = {
 	{ AT_STATE, 2, 1 }, { AT_STATE, 16, 16 }, { AT_STATE, 32, 16 },
 	/* NVMe-defined state version 0: VER, NIOSQ, NIOCQ */
 	{ AT_STATE, 48, 2 }, { AT_STATE, 50, 2 }, { AT_STATE, 52, 2 },
+	/* Last, for the bases that have it: the skippable record's framing */
+	{ AT_EXT_REC, 0, 4 }, { AT_EXT_REC, 4, 2 }, { AT_EXT_REC, 6, 2 },
+	{ AT_EXT_REC, 8, 4 }, { AT_EXT_REC, 12, 4 }, { AT_EXT_REC, 16, 8 },
+	{ AT_EXT_TAIL, 4, 4 },
 };
+
+#define FUZZ_EXT_FIELDS	7
 
 enum fuzz_field_mut {
 	FM_FIELD,	/* a constrained field set to a chosen value */
@@ -139,13 +153,15 @@ struct fuzz_ctx {
 	struct nvme_lm_info src;
 	struct nvme_lm_info dst;
 	u64 rng;
-	/* The base stream and the size of the state it carries */
-	const u8 *base;
+	/* The base stream, the size of the state it carries, where its
+	 * skippable record starts (@base_len without one) and whether it has one
+	 */
+	u8 *base;
 	size_t base_len;
 	size_t state_len;
-	/* The stream after round 1, in the layout of the base */
-	u8 *ref;
-	/* The stream after round 2, @len bytes of @cap */
+	size_t ext_off;
+	bool ext;
+	/* The stream being mutated, @len bytes of @cap */
 	u8 *buf;
 	size_t len;
 	size_t cap;
@@ -161,7 +177,14 @@ struct fuzz_ctx {
 	u32 accepted;
 	u32 accepted_mutated;
 	size_t largest_state;
-	u32 reasons[NVMEVF_ERR_TRAILING + 1];
+	u32 reasons[NVMEVF_ERR_NR];
+};
+
+/* What the oracle finds in a valid stream */
+struct fuzz_verdict {
+	u8 csuuidi;
+	size_t state_off;
+	size_t state_len;
 };
 
 /* splitmix64 */
@@ -222,6 +245,10 @@ static size_t fuzz_field_off(const struct fuzz_ctx *c,
 	case AT_COMPAT_TAIL:
 		return STATE_REC - sizeof(struct nvmevf_rec_tail) + f->off;
 	case AT_STATE_TAIL:
+		return c->ext_off - sizeof(struct nvmevf_rec_tail) + f->off;
+	case AT_EXT_REC:
+		return c->ext_off + f->off;
+	case AT_EXT_TAIL:
 		return c->base_len - sizeof(struct nvmevf_rec_tail) + f->off;
 	default:
 		return STATE + f->off;
@@ -268,12 +295,14 @@ static void fuzz_set_crc(u8 *rec, size_t len)
 	put_unaligned_le32(~crc32c(~0, rec, n), rec + n);
 }
 
-/* Round 1, on c->ref: one mutation that keeps the layout */
+/* Round 1, on c->buf: one mutation that keeps the layout of the base */
 static void fuzz_mutate_field(struct fuzz_ctx *c)
 {
-	struct nvme_ctrl_state_hdr *h = (void *)(c->ref + STATE);
+	struct nvme_ctrl_state_hdr *h = (void *)(c->buf + STATE);
 	struct nvme_ctrl_state_v0 *v0 = (void *)(h + 1);
-	struct nvmevf_compat *cp = (void *)(c->ref + COMPAT);
+	struct nvmevf_compat *cp = (void *)(c->buf + COMPAT);
+	size_t nr_fields = ARRAY_SIZE(fuzz_fields) -
+			   (c->ext ? 0 : FUZZ_EXT_FIELDS);
 	size_t css = get_unaligned_le64(h->nvmecss);
 	size_t vss = get_unaligned_le64(h->vss);
 	const struct fuzz_field *f;
@@ -283,8 +312,8 @@ static void fuzz_mutate_field(struct fuzz_ctx *c)
 	fuzz_note(c, 'F', m);
 	switch (m) {
 	case FM_FIELD:
-		f = &fuzz_fields[fuzz_below(c, ARRAY_SIZE(fuzz_fields))];
-		fuzz_field_value(c, c->ref + fuzz_field_off(c, f), f->size);
+		f = &fuzz_fields[fuzz_below(c, nr_fields)];
+		fuzz_field_value(c, c->buf + fuzz_field_off(c, f), f->size);
 		break;
 	case FM_OPAQUE:
 		/* The queues, the vendor state, or the header's free bytes */
@@ -295,7 +324,7 @@ static void fuzz_mutate_field(struct fuzz_ctx *c)
 		n = min(c->state_len - off, 1 + fuzz_below(c, 8));
 		if (off >= sizeof(*h) + sizeof(*v0))
 			off += fuzz_below(c, c->state_len - off - n + 1);
-		fuzz_fill(c, c->ref + STATE + off, n);
+		fuzz_fill(c, c->buf + STATE + off, n);
 		break;
 	case FM_UUID:
 		uuid_copy(&cp->vendor_uuid,
@@ -439,67 +468,108 @@ static void fuzz_mutate_raw(struct fuzz_ctx *c)
 	}
 }
 
-/*
- * The model of the format, for a stream in the layout of the base: whether
- * the destination must accept it, and if so the index it has for the
- * stream's vendor-specific format.
- */
-static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, u8 *csuuidi)
+/* The oracle's compatibility description: what the destination takes */
+static bool fuzz_model_compat(const struct fuzz_ctx *c, const u8 *payload,
+			      struct fuzz_verdict *v)
 {
-	const struct nvmevf_compat *cp = (const void *)(s + COMPAT);
-	const struct nvme_ctrl_state_hdr *h = (const void *)(s + STATE);
-	const struct nvme_ctrl_state_v0 *v0 = (const void *)(h + 1);
-	const size_t end = offsetof(struct nvmevf_rec_tail, end);
-	u64 css, vss;
+	const struct nvmevf_compat *cp = (const void *)payload;
 	int i;
 
-	/* The framing is the encoder's, with CRCs the test recomputed */
-	if (memcmp(s + COMPAT_REC, c->base + COMPAT_REC,
-		   sizeof(struct nvmevf_rec_hdr)) ||
-	    memcmp(s + STATE_REC, c->base + STATE_REC,
-		   sizeof(struct nvmevf_rec_hdr)) ||
-	    get_unaligned_le32(s + COMPAT + sizeof(*cp) + end) !=
-	    NVMEVF_STREAM_END ||
-	    get_unaligned_le32(s + STATE + c->state_len + end) !=
-	    NVMEVF_STREAM_END)
-		return false;
-
-	/* A description of what the destination takes, within its limit */
-	if (le16_to_cpu(cp->csv) != NVMEVF_CSV ||
-	    (cp->flags & ~NVMEVF_COMPAT_VENDOR) ||
+	if (get_unaligned_le16(&cp->csv) != NVMEVF_CSV ||
+	    cp->flags != NVMEVF_COMPAT_VENDOR ||
 	    memchr_inv(cp->rsvd3, 0, sizeof(cp->rsvd3)) ||
-	    le64_to_cpu(cp->state_size) > c->max_state ||
-	    c->state_len > c->max_state)
+	    get_unaligned_le64(&cp->state_size) > c->max_state)
 		return false;
-	*csuuidi = 0;
-	if (cp->flags) {
-		for (i = 0; i < c->dst.nr_uuids; i++)
-			if (uuid_equal(&cp->vendor_uuid, &c->dst.uuids[i]))
-				*csuuidi = i + 1;
-		if (!*csuuidi)
-			return false;
-	} else {
-		/* The destination wants the vendor-specific section */
-		return false;
-	}
+	v->csuuidi = 0;
+	for (i = 0; i < c->dst.nr_uuids; i++)
+		if (uuid_equal(&cp->vendor_uuid, &c->dst.uuids[i]))
+			v->csuuidi = i + 1;
+	return v->csuuidi;
+}
 
-	/* A state whose two sections, counted in dwords, fill it */
-	if (get_unaligned_le64(h->nvmecss + 8) || get_unaligned_le64(h->vss + 8))
+/* The oracle's Controller State: two sections, in dwords, that fill it */
+static bool fuzz_model_state(const struct fuzz_ctx *c, const u8 *state,
+			     size_t len)
+{
+	const struct nvme_ctrl_state_hdr *h = (const void *)state;
+	const struct nvme_ctrl_state_v0 *v0 = (const void *)(h + 1);
+	u64 css, vss;
+
+	if (len > c->max_state || len < sizeof(*h) ||
+	    get_unaligned_le64(h->nvmecss + 8) ||
+	    get_unaligned_le64(h->vss + 8))
 		return false;
 	css = get_unaligned_le64(h->nvmecss);
 	vss = get_unaligned_le64(h->vss);
-	if (css > c->state_len / 4 || vss > c->state_len / 4 ||
-	    sizeof(*h) + 4 * (css + vss) != c->state_len)
+	if (css > len / 4 || vss > len / 4 || sizeof(*h) + 4 * (css + vss) != len)
 		return false;
 	css *= 4;
-	vss *= 4;
 	if (!(h->csattr & NVME_CTRL_STATE_CSATTR_SUSPENDED) ||
-	    (vss && !cp->flags) || css < sizeof(*v0) ||
-	    le16_to_cpu(v0->ver) != NVMEVF_CSV)
+	    css < sizeof(*v0) || get_unaligned_le16(&v0->ver) != NVMEVF_CSV)
 		return false;
-	return sizeof(*v0) + ((size_t)le16_to_cpu(v0->niosq) +
-			      le16_to_cpu(v0->niocq)) *
+	return sizeof(*v0) + ((size_t)get_unaligned_le16(&v0->niosq) +
+			      get_unaligned_le16(&v0->niocq)) *
 			     sizeof(struct nvme_iosq_state) <= css;
+}
+
+/* The oracle's record framing: magic, version, reserved bits, length, CRC */
+static size_t fuzz_model_record(const u8 *r, size_t left)
+{
+	const size_t framing = sizeof(struct nvmevf_rec_hdr) +
+			       sizeof(struct nvmevf_rec_tail);
+	u64 len;
+
+	if (left < framing)
+		return 0;
+	len = get_unaligned_le64(r + 16);
+	if (len < framing || len > left ||
+	    get_unaligned_le32(r) != NVMEVF_STREAM_MAGIC ||
+	    get_unaligned_le16(r + 4) != NVMEVF_STREAM_VERSION ||
+	    (get_unaligned_le32(r + 8) & ~NVMEVF_REC_SKIPPABLE) ||
+	    get_unaligned_le32(r + 12) ||
+	    get_unaligned_le32(r + len - 4) != NVMEVF_STREAM_END ||
+	    get_unaligned_le32(r + len - 8) != ~crc32c(~0, r, len - 8))
+		return 0;
+	return len;
+}
+
+/*
+ * The oracle: whether the destination must accept the @len bytes at @s, and
+ * if so what it must find in them. The compatibility record first, the
+ * state record once, any other record skippable.
+ */
+static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, size_t len,
+		       struct fuzz_verdict *v)
+{
+	const size_t hdr = sizeof(struct nvmevf_rec_hdr);
+	size_t off, rlen, pay;
+	bool state = false;
+	u16 type;
+
+	for (off = 0; off < len; off += rlen) {
+		rlen = fuzz_model_record(s + off, len - off);
+		if (!rlen)
+			return false;
+		type = get_unaligned_le16(s + off + 6);
+		pay = rlen - hdr - sizeof(struct nvmevf_rec_tail);
+		if (!off) {
+			if (type != NVMEVF_REC_COMPAT ||
+			    pay != sizeof(struct nvmevf_compat) ||
+			    !fuzz_model_compat(c, s + off + hdr, v))
+				return false;
+		} else if (type == NVMEVF_REC_STATE) {
+			if (state || !fuzz_model_state(c, s + off + hdr, pay))
+				return false;
+			state = true;
+			v->state_off = off + hdr;
+			v->state_len = pay;
+		} else if (type == NVMEVF_REC_COMPAT ||
+			   !(get_unaligned_le32(s + off + 8) &
+			     NVMEVF_REC_SKIPPABLE)) {
+			return false;
+		}
+	}
+	return state;
 }
 
 /* Feed c->buf in segments of random sizes, as writes to the fd come */
@@ -542,8 +612,8 @@ static int fuzz_feed(struct fuzz_ctx *c)
 static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 {
 	struct nvmevf_stream_parser *p = &c->p;
-	bool valid, same;
-	u8 csuuidi = 0;
+	struct fuzz_verdict v;
+	bool valid;
 	int n, ret;
 
 	c->rng = seed + i;
@@ -564,19 +634,17 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 		break;
 	}
 
-	memcpy(c->ref, c->base, c->base_len);
+	memcpy(c->buf, c->base, c->base_len);
+	c->len = c->base_len;
 	for (n = fuzz_below(c, 4); n > 1; n--)
 		fuzz_mutate_field(c);
-	fuzz_set_crc(c->ref + COMPAT_REC, sizeof(struct nvmevf_compat_rec));
-	fuzz_set_crc(c->ref + STATE_REC, c->base_len - STATE_REC);
-	valid = fuzz_model(c, c->ref, &csuuidi);
-
-	memcpy(c->buf, c->ref, c->base_len);
-	c->len = c->base_len;
+	fuzz_set_crc(c->buf + COMPAT_REC, sizeof(struct nvmevf_compat_rec));
+	fuzz_set_crc(c->buf + STATE_REC, c->ext_off - STATE_REC);
+	if (c->ext)
+		fuzz_set_crc(c->buf + c->ext_off, c->base_len - c->ext_off);
 	for (n = fuzz_below(c, 4); n > 0; n--)
 		fuzz_mutate_raw(c);
-	same = c->len == c->base_len && !memcmp(c->buf, c->ref, c->len);
-	valid &= same;
+	valid = fuzz_model(c, c->buf, c->len, &v);
 
 	nvmevf_stream_parser_init(p, NULL, &c->dst, c->max_state);
 	ret = fuzz_feed(c);
@@ -591,11 +659,11 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 	}
 	if (valid) {
 		c->accepted++;
-		if (memcmp(c->ref, c->base, c->base_len))
+		if (c->len != c->base_len || memcmp(c->buf, c->base, c->len))
 			c->accepted_mutated++;
-		if (ret || p->state_len != c->state_len ||
-		    memcmp(p->state, c->ref + STATE, c->state_len) ||
-		    p->fmt.csvi != 2 || p->fmt.csuuidi != csuuidi) {
+		if (ret || p->state_len != v.state_len ||
+		    memcmp(p->state, c->buf + v.state_off, v.state_len) ||
+		    p->fmt.csvi != 2 || p->fmt.csuuidi != v.csuuidi) {
 			KUNIT_FAIL(test,
 				   "stream %u (%s): a valid stream was not taken as it is: %d (reason %d)",
 				   i, c->desc, ret, p->status.err);
@@ -622,7 +690,7 @@ static void nvmevf_fuzz_parser(struct kunit *test)
 	const struct fuzz_base *b;
 	struct nvme_lm_fmt fmt;
 	size_t len, max_len = 0;
-	u8 *state;
+	u8 *state, *s;
 	u32 i, r;
 	u64 t;
 
@@ -632,13 +700,14 @@ static void nvmevf_fuzz_parser(struct kunit *test)
 	nvmevf_test_info(&c->dst, true);
 	for (b = fuzz_bases; b < fuzz_bases + ARRAY_SIZE(fuzz_bases); b++) {
 		nvmevf_test_state(test, b->niosq, b->niocq, b->vendor_len, &len);
-		max_len = max(max_len, nvmevf_stream_size(len));
+		max_len = max(max_len, nvmevf_stream_size(len) +
+				       NVMEVF_STREAM_OVERHEAD + b->ext_len);
 	}
 	c->cap = 2 * max_len + 64;
-	c->ref = kunit_kzalloc(test, max_len, GFP_KERNEL);
+	c->base = kunit_kzalloc(test, max_len, GFP_KERNEL);
 	c->buf = kunit_kzalloc(test, c->cap, GFP_KERNEL);
 	c->tmp = kunit_kzalloc(test, c->cap, GFP_KERNEL);
-	KUNIT_ASSERT_TRUE(test, c->ref && c->buf && c->tmp);
+	KUNIT_ASSERT_TRUE(test, c->base && c->buf && c->tmp);
 
 	kunit_info(test, "seed %#llx (module parameter fuzz_seed), %u streams from each of %zu bases\n",
 		   fuzz_seed, FUZZ_STREAMS, ARRAY_SIZE(fuzz_bases));
@@ -648,8 +717,16 @@ static void nvmevf_fuzz_parser(struct kunit *test)
 		fmt.csuuidi = b->vendor_len ? 1 : 0;
 		state = nvmevf_test_state(test, b->niosq, b->niocq,
 					  b->vendor_len, &c->state_len);
-		c->base = nvmevf_test_stream(test, &c->src, &fmt, state,
-					     c->state_len, &c->base_len);
+		s = nvmevf_test_stream(test, &c->src, &fmt, state,
+				       c->state_len, &c->ext_off);
+		memcpy(c->base, s, c->ext_off);
+		c->ext = b->ext;
+		c->base_len = c->ext_off;
+		if (b->ext)
+			c->base_len += nvmevf_test_put_ext(c->base + c->ext_off,
+							   FUZZ_EXT_TYPE,
+							   NVMEVF_REC_SKIPPABLE,
+							   b->ext_len);
 		for (i = 0; i < FUZZ_STREAMS; i++) {
 			if (!fuzz_one(test, c, fuzz_seed +
 				      ((u64)(b - fuzz_bases) << 32), i)) {

@@ -2,14 +2,15 @@
 /*
  * The migration stream of nvme-vfio-pci, defined here and nowhere else.
  *
- * A saving data fd yields, and a resuming data fd takes, two records. Each
- * record is a header, a payload and a trailer; every field is little endian:
+ * A saving data fd yields, and a resuming data fd takes, a sequence of
+ * records. Each is a header, a payload and a trailer; every field is little
+ * endian:
  *
  *   header (struct nvmevf_rec_hdr, 24 bytes)
  *     0   4  magic     "NVLM", 0x4d4c564e
  *     4   2  version   1
  *     6   2  type      1: compatibility description, 2: controller state
- *     8   4  flags     0
+ *     8   4  flags     bit 0: skippable; the other bits 0
  *    12   4  reserved  0
  *    16   8  length    bytes in the record: header, payload and trailer
  *   payload
@@ -33,20 +34,28 @@
  * source, that is its 48-byte header, NVMECSS dwords of NVMe-defined state
  * and VSS dwords of vendor-specific state.
  *
- * Nothing may follow record 2. The compatibility record is what a PRE_COPY
- * data fd offers as its initial bytes; the state record follows once the
- * device reaches STOP_COPY. That is why the stream is two records: when
- * the initial bytes are read the state does not exist yet, so no single
- * header could hold the length of the whole stream.
+ * Record 1 comes first and record 2 once, after it. The compatibility
+ * record is what a PRE_COPY data fd offers as its initial bytes; the state
+ * record follows once the device reaches STOP_COPY. That is why the stream
+ * is records: when the initial bytes are read the state does not exist yet,
+ * so no single header could hold the length of the whole stream.
+ *
+ * So that the format can grow without a new version, a record of any other
+ * type may follow record 1. A reader that does not know its type checks
+ * its framing and CRC and skips it if the record is skippable, and rejects
+ * the stream if it is not: a writer marks a new record skippable when a
+ * reader that ignores it still restores the device correctly. This driver
+ * writes records 1 and 2 only. The version changes for what a version 1
+ * reader would misread.
  *
  * The resuming side parses the stream incrementally, whatever the size of
  * the writes. It checks each header as soon as it is complete and each
  * payload as soon as the trailer after it is complete: magic, version,
- * record order, reserved fields, lengths (a state larger than the limit the
- * destination allows is refused before anything is allocated), end marker,
- * CRC, then the compatibility description against what the destination PF
- * offers and the controller state for internal consistency. The first
- * violation sticks, and its reason is logged on the device.
+ * record types and order, reserved fields, lengths (a state larger than the
+ * limit the destination allows is refused before anything is allocated), end
+ * marker, CRC, then the compatibility description against what the
+ * destination PF offers and the controller state for internal consistency.
+ * The first violation sticks, and its reason is logged on the device.
  */
 
 #include <kunit/visibility.h>
@@ -66,10 +75,17 @@
 /* The queue entries of a version 0 NVMe-defined state are counted as one */
 static_assert(sizeof(struct nvme_iosq_state) == sizeof(struct nvme_iocq_state));
 
-static const char * const nvmevf_rec_names[] = {
-	[NVMEVF_REC_COMPAT] = "compatibility",
-	[NVMEVF_REC_STATE] = "controller state",
-};
+static const char *nvmevf_rec_name(u16 type)
+{
+	switch (type) {
+	case NVMEVF_REC_COMPAT:
+		return "compatibility";
+	case NVMEVF_REC_STATE:
+		return "controller state";
+	default:
+		return "skipped";
+	}
+}
 
 static int nvmevf_errno(const struct nvmevf_stream_status *st)
 {
@@ -274,62 +290,100 @@ void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 	/* Keep state buffers below INT_MAX, as kvmalloc() does */
 	p->max_state = min_t(size_t, max_state, INT_MAX);
 	p->phase = NVMEVF_PARSE_HDR;
-	p->type = NVMEVF_REC_COMPAT;
 	p->crc = ~0;
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_parser_init);
 
+/* Whether a record of @type may come next */
+static int nvmevf_parse_type(struct nvmevf_stream_parser *p, u16 type,
+			     u32 flags)
+{
+	if (!(p->seen & BIT(NVMEVF_REC_COMPAT)) && type != NVMEVF_REC_COMPAT)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
+				     "record type %u where the compatibility record belongs",
+				     type);
+	if (type == NVMEVF_REC_COMPAT || type == NVMEVF_REC_STATE) {
+		if (p->seen & BIT(type))
+			return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
+					     "a second %s record",
+					     nvmevf_rec_name(type));
+		return 0;
+	}
+	if (!(flags & NVMEVF_REC_SKIPPABLE))
+		return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
+				     "record type %u is unknown here and not skippable",
+				     type);
+	return 0;
+}
+
+/* Check the length of the current record and allocate what it needs */
+static int nvmevf_parse_length(struct nvmevf_stream_parser *p)
+{
+	const char *name = nvmevf_rec_name(p->type);
+
+	switch (p->type) {
+	case NVMEVF_REC_COMPAT:
+		if (p->len != sizeof(p->compat))
+			break;
+		return 0;
+	case NVMEVF_REC_STATE:
+		if (p->len < sizeof(struct nvme_ctrl_state_hdr))
+			break;
+		if (p->len > p->max_state)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_TOO_LARGE,
+					     "controller state of %llu bytes exceeds the %zu bytes this destination accepts",
+					     p->len, p->max_state);
+		p->state = nvmevf_state_alloc(p->len);
+		if (!p->state)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_NOMEM,
+					     "no memory for a controller state of %llu bytes",
+					     p->len);
+		p->state_len = p->len;
+		return 0;
+	default:
+		return 0;
+	}
+	return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
+			     "%s record with a payload of %llu bytes", name,
+			     p->len);
+}
+
 static int nvmevf_parse_hdr(struct nvmevf_stream_parser *p)
 {
+	const u64 framing = sizeof(p->hdr) + sizeof(p->tail);
 	const struct nvmevf_rec_hdr *hdr = &p->hdr;
-	const char *name = nvmevf_rec_names[p->type];
 	u64 length = le64_to_cpu(hdr->length);
-	u64 min;
+	u32 flags = le32_to_cpu(hdr->flags);
+	u16 type = le16_to_cpu(hdr->type);
+	int ret;
 
 	if (le32_to_cpu(hdr->magic) != NVMEVF_STREAM_MAGIC)
 		return nvmevf_reject(&p->status, NVMEVF_ERR_MAGIC,
-				     "bad magic %#010x in the %s record header",
-				     le32_to_cpu(hdr->magic), name);
+				     "bad magic %#010x in a record header",
+				     le32_to_cpu(hdr->magic));
 	if (le16_to_cpu(hdr->version) != NVMEVF_STREAM_VERSION)
 		return nvmevf_reject(&p->status, NVMEVF_ERR_VERSION,
 				     "unknown stream version %u, this driver reads version %u",
 				     le16_to_cpu(hdr->version),
 				     NVMEVF_STREAM_VERSION);
-	if (le16_to_cpu(hdr->type) != p->type)
-		return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
-				     "record type %u where the %s record (type %u) belongs",
-				     le16_to_cpu(hdr->type), name, p->type);
-	if (hdr->flags || hdr->rsvd12)
+	if ((flags & ~NVMEVF_REC_SKIPPABLE) || hdr->rsvd12)
 		return nvmevf_reject(&p->status, NVMEVF_ERR_RESERVED,
-				     "reserved bits set in the %s record header",
-				     name);
-
-	if (p->type == NVMEVF_REC_COMPAT) {
-		if (length != sizeof(struct nvmevf_compat_rec))
-			return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
-					     "compatibility record of %llu bytes, expected %zu",
-					     length,
-					     sizeof(struct nvmevf_compat_rec));
-	} else {
-		min = sizeof(*hdr) + sizeof(struct nvme_ctrl_state_hdr) +
-		      sizeof(struct nvmevf_rec_tail);
-		if (length < min)
-			return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
-					     "controller state record of %llu bytes, at least %llu expected",
-					     length, min);
-		length -= sizeof(*hdr) + sizeof(struct nvmevf_rec_tail);
-		if (length > p->max_state)
-			return nvmevf_reject(&p->status, NVMEVF_ERR_TOO_LARGE,
-					     "controller state of %llu bytes exceeds the %zu bytes this destination accepts",
-					     length, p->max_state);
-		p->state = nvmevf_state_alloc(length);
-		if (!p->state)
-			return nvmevf_reject(&p->status, NVMEVF_ERR_NOMEM,
-					     "no memory for a controller state of %llu bytes",
-					     length);
-		p->state_len = length;
-	}
-	p->phase = NVMEVF_PARSE_PAYLOAD;
+				     "reserved bits set in the header of a record of type %u",
+				     type);
+	ret = nvmevf_parse_type(p, type, flags);
+	if (ret)
+		return ret;
+	if (length < framing)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_LENGTH,
+				     "record of %llu bytes, shorter than its header and trailer",
+				     length);
+	p->type = type;
+	p->len = length - framing;
+	ret = nvmevf_parse_length(p);
+	if (ret)
+		return ret;
+	/* The window is never empty: a record without payload has none */
+	p->phase = p->len ? NVMEVF_PARSE_PAYLOAD : NVMEVF_PARSE_TAIL;
 	return 0;
 }
 
@@ -405,9 +459,9 @@ static int nvmevf_parse_compat(struct nvmevf_stream_parser *p)
 
 static int nvmevf_parse_tail(struct nvmevf_stream_parser *p)
 {
-	const char *name = nvmevf_rec_names[p->type];
+	const char *name = nvmevf_rec_name(p->type);
 	u32 crc = ~p->crc;
-	int ret;
+	int ret = 0;
 
 	if (le32_to_cpu(p->tail.end) != NVMEVF_STREAM_END)
 		return nvmevf_reject(&p->status, NVMEVF_ERR_END,
@@ -418,24 +472,48 @@ static int nvmevf_parse_tail(struct nvmevf_stream_parser *p)
 				     "checksum mismatch in the %s record: %#010x, computed %#010x",
 				     name, le32_to_cpu(p->tail.crc), crc);
 
-	if (p->type == NVMEVF_REC_COMPAT) {
+	switch (p->type) {
+	case NVMEVF_REC_COMPAT:
 		ret = nvmevf_parse_compat(p);
-		if (ret)
-			return ret;
-		p->type = NVMEVF_REC_STATE;
-		p->phase = NVMEVF_PARSE_HDR;
-		p->crc = ~0;
-		return 0;
+		break;
+	case NVMEVF_REC_STATE:
+		ret = nvmevf_stream_check_state(p->state, p->state_len,
+						le16_to_cpu(p->compat.csv),
+						p->compat.flags &
+						NVMEVF_COMPAT_VENDOR,
+						&p->status);
+		break;
+	default:
+		/* A skipped record has nothing beyond its framing to check */
+		break;
 	}
-
-	ret = nvmevf_stream_check_state(p->state, p->state_len,
-					le16_to_cpu(p->compat.csv),
-					p->compat.flags & NVMEVF_COMPAT_VENDOR,
-					&p->status);
 	if (ret)
 		return ret;
-	p->phase = NVMEVF_PARSE_DONE;
+	if (p->type <= NVMEVF_REC_STATE)
+		p->seen |= BIT(p->type);
+	p->phase = NVMEVF_PARSE_HDR;
+	p->crc = ~0;
 	return 0;
+}
+
+/* The buffer of the current part and its length */
+static void *nvmevf_part(struct nvmevf_stream_parser *p, u64 *len)
+{
+	switch (p->phase) {
+	case NVMEVF_PARSE_HDR:
+		*len = sizeof(p->hdr);
+		return &p->hdr;
+	case NVMEVF_PARSE_TAIL:
+		*len = sizeof(p->tail);
+		return &p->tail;
+	default:
+		*len = p->len;
+		if (p->type == NVMEVF_REC_COMPAT)
+			return &p->compat;
+		if (p->type == NVMEVF_REC_STATE)
+			return p->state;
+		return NULL;
+	}
 }
 
 /**
@@ -447,36 +525,28 @@ static int nvmevf_parse_tail(struct nvmevf_stream_parser *p)
  * The caller copies at most @len bytes of the stream to @dst, then reports
  * how many with nvmevf_stream_advance().
  *
- * Return: 0, or a negative errno once the stream is rejected, also for
- * data after its end.
+ * A skipped payload goes to a scratch buffer, @len bytes at a time.
+ *
+ * Return: 0, or a negative errno once the stream is rejected.
  */
 int nvmevf_stream_window(struct nvmevf_stream_parser *p, void **dst,
 			 size_t *len)
 {
+	u8 *buf;
+	u64 n;
+
 	if (p->status.err)
 		return nvmevf_errno(&p->status);
 
-	switch (p->phase) {
-	case NVMEVF_PARSE_HDR:
-		*dst = (u8 *)&p->hdr + p->have;
-		*len = sizeof(p->hdr) - p->have;
-		break;
-	case NVMEVF_PARSE_PAYLOAD:
-		if (p->type == NVMEVF_REC_COMPAT) {
-			*dst = (u8 *)&p->compat + p->have;
-			*len = sizeof(p->compat) - p->have;
-		} else {
-			*dst = p->state + p->have;
-			*len = p->state_len - p->have;
-		}
-		break;
-	case NVMEVF_PARSE_TAIL:
-		*dst = (u8 *)&p->tail + p->have;
-		*len = sizeof(p->tail) - p->have;
-		break;
-	case NVMEVF_PARSE_DONE:
-		return nvmevf_reject(&p->status, NVMEVF_ERR_TRAILING,
-				     "data after the end of the stream");
+	buf = nvmevf_part(p, &n);
+	n -= p->have;
+	if (buf) {
+		/* A part that has a buffer fits in memory */
+		*dst = buf + p->have;
+		*len = n;
+	} else {
+		*dst = p->skip;
+		*len = min_t(u64, n, sizeof(p->skip));
 	}
 	return 0;
 }
@@ -496,6 +566,7 @@ int nvmevf_stream_advance(struct nvmevf_stream_parser *p, size_t n)
 {
 	size_t len;
 	void *dst;
+	u64 part;
 	int ret;
 
 	ret = nvmevf_stream_window(p, &dst, &len);
@@ -507,7 +578,8 @@ int nvmevf_stream_advance(struct nvmevf_stream_parser *p, size_t n)
 	if (p->phase != NVMEVF_PARSE_TAIL)
 		p->crc = crc32c(p->crc, dst, n);
 	p->have += n;
-	if (n < len)
+	nvmevf_part(p, &part);
+	if (p->have < part)
 		return 0;
 
 	p->have = 0;
@@ -536,10 +608,16 @@ int nvmevf_stream_finish(struct nvmevf_stream_parser *p)
 {
 	if (p->status.err)
 		return nvmevf_errno(&p->status);
-	if (p->phase != NVMEVF_PARSE_DONE)
+	if (p->phase == NVMEVF_PARSE_HDR && p->have)
 		return nvmevf_reject(&p->status, NVMEVF_ERR_TRUNCATED,
-				     "the stream is truncated in the %s record",
-				     nvmevf_rec_names[p->type]);
+				     "the stream ends inside a record header");
+	if (p->phase != NVMEVF_PARSE_HDR)
+		return nvmevf_reject(&p->status, NVMEVF_ERR_TRUNCATED,
+				     "the stream ends inside the %s record",
+				     nvmevf_rec_name(p->type));
+	if (!(p->seen & BIT(NVMEVF_REC_STATE)))
+		return nvmevf_reject(&p->status, NVMEVF_ERR_TRUNCATED,
+				     "the stream ends before the controller state record");
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_stream_finish);

@@ -21,18 +21,21 @@ struct device;
 /* The version of NVMe-defined controller state this driver saves and loads */
 #define NVMEVF_CSV		0
 
-/* Record types, in the order they appear in the stream */
+/* The record types this driver knows, in the order they appear in the stream */
 enum nvmevf_rec_type {
 	NVMEVF_REC_COMPAT = 1,
 	NVMEVF_REC_STATE = 2,
 };
 
+/* A reader that does not know the record's type skips the record */
+#define NVMEVF_REC_SKIPPABLE	BIT(0)
+
 /**
  * struct nvmevf_rec_hdr - the header of a record
  * @magic: %NVMEVF_STREAM_MAGIC
  * @version: %NVMEVF_STREAM_VERSION
- * @type: an &enum nvmevf_rec_type
- * @flags: none defined, zero
+ * @type: an &enum nvmevf_rec_type, or a type a later writer defines
+ * @flags: %NVMEVF_REC_SKIPPABLE or zero
  * @rsvd12: zero
  * @length: total length of the record in bytes: header, payload and trailer
  */
@@ -115,7 +118,7 @@ enum nvmevf_stream_err {
 	NVMEVF_ERR_STATE,
 	NVMEVF_ERR_NOMEM,
 	NVMEVF_ERR_TRUNCATED,
-	NVMEVF_ERR_TRAILING,
+	NVMEVF_ERR_NR
 };
 
 /**
@@ -137,44 +140,45 @@ enum nvmevf_parse_phase {
 	NVMEVF_PARSE_HDR,
 	NVMEVF_PARSE_PAYLOAD,
 	NVMEVF_PARSE_TAIL,
-	NVMEVF_PARSE_DONE,
 };
 
 /**
  * struct nvmevf_stream_parser - incremental parser of the resuming side
  * @info: what the destination PF offers
  * @max_state: largest controller state accepted, in bytes
- * @fmt: the destination's format indexes for @state, once @compat is checked
- * @phase: the part of the current record expected next
- * @type: the type of the current record
- * @crc: running CRC32C of the current record
+ * @state: the controller state received, from nvmevf_state_alloc()
+ * @state_len: its size in bytes
+ * @len: payload length of the current record
  * @have: bytes of the current part received
+ * @status: the verdict, sticky once an error is found
  * @hdr: header of the current record
  * @compat: the compatibility description received
  * @tail: trailer of the current record
- * @state: the controller state received, from nvmevf_state_alloc()
- * @state_len: its size in bytes
- * @status: the verdict, sticky once an error is found
- *
- * Every resuming data fd holds one: its members are ordered so that it
- * packs without holes.
+ * @phase: the part of the current record expected next
+ * @crc: running CRC32C of the current record
+ * @type: the type of the current record
+ * @fmt: the destination's format indexes for @state, once @compat is checked
+ * @seen: BIT() of each known record type received whole
+ * @skip: where the payload of a skipped record goes
  */
 struct nvmevf_stream_parser {
 	const struct nvme_lm_info *info;
 	size_t max_state;
-	struct nvme_lm_fmt fmt;
+	void *state;
+	size_t state_len;
+	u64 len;
+	u64 have;
+	struct nvmevf_stream_status status;
 
-	enum nvmevf_parse_phase phase;
-	enum nvmevf_rec_type type;
-	u32 crc;
-	size_t have;
 	struct nvmevf_rec_hdr hdr;
 	struct nvmevf_compat compat;
 	struct nvmevf_rec_tail tail;
-	void *state;
-	size_t state_len;
-
-	struct nvmevf_stream_status status;
+	enum nvmevf_parse_phase phase;
+	u32 crc;
+	u16 type;
+	struct nvme_lm_fmt fmt;
+	u8 seen;
+	u8 skip[64];
 };
 
 int nvmevf_stream_find_version(const struct nvme_lm_info *info, u16 ver);

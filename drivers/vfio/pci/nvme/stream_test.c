@@ -114,6 +114,41 @@ u8 *nvmevf_test_stream(struct kunit *test, const struct nvme_lm_info *info,
 	return s;
 }
 
+/* Recompute the CRC of the record at @rec after the test changed it */
+static void nvmevf_test_fix_crc(u8 *rec)
+{
+	size_t len = get_unaligned_le64(rec + 16) -
+		     sizeof(struct nvmevf_rec_tail);
+
+	put_unaligned_le32(~crc32c(~0, rec, len), rec + len);
+}
+
+/**
+ * nvmevf_test_put_ext() - Write a record such as a later writer might add
+ * @rec: where the record goes
+ * @type: its type
+ * @flags: its header flags
+ * @len: bytes of payload
+ *
+ * Return: the size of the record.
+ */
+size_t nvmevf_test_put_ext(u8 *rec, u16 type, u32 flags, size_t len)
+{
+	struct nvmevf_rec_hdr *hdr = (void *)rec;
+	size_t total = sizeof(*hdr) + len + sizeof(struct nvmevf_rec_tail);
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(NVMEVF_STREAM_MAGIC);
+	hdr->version = cpu_to_le16(NVMEVF_STREAM_VERSION);
+	hdr->type = cpu_to_le16(type);
+	hdr->flags = cpu_to_le32(flags);
+	hdr->length = cpu_to_le64(total);
+	memset(rec + sizeof(*hdr), 0xa5, len);
+	put_unaligned_le32(NVMEVF_STREAM_END, rec + total - 4);
+	nvmevf_test_fix_crc(rec);
+	return total;
+}
+
 /**
  * nvmevf_test_feed() - Feed a stream to a parser as the resume fd does
  * @p: the parser
@@ -146,15 +181,6 @@ int nvmevf_test_feed(struct nvmevf_stream_parser *p, const u8 *s, size_t len,
 		}
 	}
 	return 0;
-}
-
-/* Recompute the CRC of the record at @rec after the test changed it */
-static void nvmevf_test_fix_crc(u8 *rec)
-{
-	size_t len = get_unaligned_le64(rec + 16) -
-		     sizeof(struct nvmevf_rec_tail);
-
-	put_unaligned_le32(~crc32c(~0, rec, len), rec + len);
 }
 
 struct nvmevf_stream_ctx {
@@ -244,20 +270,139 @@ static void nvmevf_stream_truncated(struct kunit *test)
 	}
 }
 
+/* After the state, what is not a whole record is refused */
 static void nvmevf_stream_trailing(struct kunit *test)
 {
 	struct nvmevf_stream_ctx *c = test->priv;
+	const size_t extra = sizeof(struct nvmevf_rec_hdr);
 	u8 *s;
 
-	s = kunit_kzalloc(test, c->slen + 1, GFP_KERNEL);
+	s = kunit_kzalloc(test, c->slen + extra, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	memcpy(s, c->s, c->slen);
-	KUNIT_EXPECT_EQ(test, nvmevf_test_feed(&c->p, s, c->slen + 1, 3),
+	KUNIT_EXPECT_EQ(test, nvmevf_test_feed(&c->p, s, c->slen + 1, 3), 0);
+	KUNIT_EXPECT_EQ(test, nvmevf_stream_finish(&c->p), -EINVAL);
+	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_TRUNCATED);
+	nvmevf_stream_parser_free(&c->p);
+
+	nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M);
+	KUNIT_EXPECT_EQ(test, nvmevf_test_feed(&c->p, s, c->slen + extra, 3),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_TRAILING);
+	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_MAGIC);
 	/* The verdict sticks */
 	KUNIT_EXPECT_EQ(test, nvmevf_stream_finish(&c->p), -EINVAL);
-	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_TRAILING);
+	KUNIT_EXPECT_EQ(test, c->p.status.err, NVMEVF_ERR_MAGIC);
+}
+
+/* Where a test puts a record of another type */
+enum nvmevf_ext_at {
+	EXT_FIRST,
+	EXT_AFTER_COMPAT,
+	EXT_LAST,
+	EXT_INSTEAD_OF_STATE,
+};
+
+/* A record a later writer might add, and what a reader must do with it */
+struct nvmevf_ext_case {
+	const char *name;
+	enum nvmevf_ext_at at;
+	u16 type;
+	u32 flags;
+	size_t len;
+	/* A byte of the record to flip after its CRC, or -1 */
+	int flip;
+	/* Bytes cut off the end of the stream */
+	size_t cut;
+	enum nvmevf_stream_err err;
+};
+
+/* Longer than the parser's scratch buffer, so a skip takes several windows */
+#define EXT_LEN	150
+
+static const struct nvmevf_ext_case nvmevf_ext_cases[] = {
+	{ "skippable after the description", EXT_AFTER_COMPAT, 0x100,
+	  NVMEVF_REC_SKIPPABLE, EXT_LEN, -1 },
+	{ "skippable after the state", EXT_LAST, 7, NVMEVF_REC_SKIPPABLE,
+	  EXT_LEN, -1 },
+	{ "empty and skippable", EXT_AFTER_COMPAT, 0, NVMEVF_REC_SKIPPABLE, 0,
+	  -1 },
+	{ "not skippable", EXT_AFTER_COMPAT, 0x100, 0, 16, -1, 0,
+	  NVMEVF_ERR_RECORD },
+	{ "before the description", EXT_FIRST, 0x100, NVMEVF_REC_SKIPPABLE, 16,
+	  -1, 0, NVMEVF_ERR_RECORD },
+	{ "a second description", EXT_LAST, NVMEVF_REC_COMPAT,
+	  NVMEVF_REC_SKIPPABLE, sizeof(struct nvmevf_compat), -1, 0,
+	  NVMEVF_ERR_RECORD },
+	{ "a second state", EXT_LAST, NVMEVF_REC_STATE, NVMEVF_REC_SKIPPABLE,
+	  64, -1, 0, NVMEVF_ERR_RECORD },
+	{ "skipped record's checksum", EXT_AFTER_COMPAT, 0x100,
+	  NVMEVF_REC_SKIPPABLE, EXT_LEN, 100, 0, NVMEVF_ERR_CRC },
+	{ "skipped record's end marker", EXT_AFTER_COMPAT, 0x100,
+	  NVMEVF_REC_SKIPPABLE, EXT_LEN, EXT_LEN + 30, 0, NVMEVF_ERR_END },
+	{ "reserved flag", EXT_AFTER_COMPAT, 0x100,
+	  NVMEVF_REC_SKIPPABLE | BIT(1), 16, -1, 0, NVMEVF_ERR_RESERVED },
+	{ "ends in a skipped record", EXT_LAST, 0x100, NVMEVF_REC_SKIPPABLE,
+	  EXT_LEN, -1, 9, NVMEVF_ERR_TRUNCATED },
+	{ "no state record", EXT_INSTEAD_OF_STATE, 0x100, NVMEVF_REC_SKIPPABLE,
+	  16, -1, 0, NVMEVF_ERR_TRUNCATED },
+};
+
+static void nvmevf_ext_desc(const struct nvmevf_ext_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(nvmevf_ext, nvmevf_ext_cases, nvmevf_ext_desc);
+
+/* Build the test's stream with the case's record in it */
+static size_t nvmevf_ext_stream(struct nvmevf_stream_ctx *c,
+				const struct nvmevf_ext_case *ec, u8 *s)
+{
+	/* The test stream's bytes before the record, and from where after it */
+	size_t head = ec->at == EXT_FIRST ? 0 :
+		      ec->at == EXT_LAST ? c->slen : STATE_REC;
+	size_t from = ec->at == EXT_FIRST ? 0 :
+		      ec->at == EXT_AFTER_COMPAT ? STATE_REC : c->slen;
+	size_t len;
+
+	memcpy(s, c->s, head);
+	len = head + nvmevf_test_put_ext(s + head, ec->type, ec->flags,
+					 ec->len);
+	if (ec->flip >= 0)
+		s[head + ec->flip] ^= 0x08;
+	memcpy(s + len, c->s + from, c->slen - from);
+	return len + c->slen - from - ec->cut;
+}
+
+/* Records of other types: skipped when they may be, refused when not */
+static void nvmevf_stream_ext(struct kunit *test)
+{
+	const struct nvmevf_ext_case *ec = test->param_value;
+	struct nvmevf_stream_ctx *c = test->priv;
+	size_t len, seg;
+	int ret;
+	u8 *s;
+
+	s = kunit_kzalloc(test, c->slen + NVMEVF_STREAM_OVERHEAD + ec->len,
+			  GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	len = nvmevf_ext_stream(c, ec, s);
+	for (seg = 1; seg <= len; seg += 11) {
+		nvmevf_stream_parser_init(&c->p, NULL, &c->dst, SZ_1M);
+		ret = nvmevf_test_feed(&c->p, s, len, seg);
+		if (!ret)
+			ret = nvmevf_stream_finish(&c->p);
+		KUNIT_EXPECT_EQ_MSG(test, c->p.status.err, ec->err,
+				    "%s in writes of %zu bytes", ec->name, seg);
+		if (ec->err) {
+			KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+		} else {
+			KUNIT_EXPECT_EQ(test, ret, 0);
+			KUNIT_ASSERT_EQ(test, c->p.state_len, c->len);
+			KUNIT_EXPECT_MEMEQ(test, c->p.state, c->state, c->len);
+		}
+		nvmevf_stream_parser_free(&c->p);
+	}
 }
 
 /* A way to corrupt a valid stream, and the rejection it must cause */
@@ -295,7 +440,7 @@ static void corrupt_state_type(u8 *s, size_t len)
 
 static void corrupt_flags(u8 *s, size_t len)
 {
-	s[COMPAT_REC + 8] = 1;
+	s[COMPAT_REC + 8] = 2;
 }
 
 static void corrupt_hdr_rsvd(u8 *s, size_t len)
@@ -507,6 +652,7 @@ static struct kunit_case nvmevf_stream_cases[] = {
 	KUNIT_CASE(nvmevf_stream_segmentation),
 	KUNIT_CASE(nvmevf_stream_truncated),
 	KUNIT_CASE(nvmevf_stream_trailing),
+	KUNIT_CASE_PARAM(nvmevf_stream_ext, nvmevf_ext_gen_params),
 	KUNIT_CASE_PARAM(nvmevf_stream_reject, nvmevf_reject_gen_params),
 	KUNIT_CASE(nvmevf_stream_check),
 	{}

@@ -21,6 +21,7 @@ u8 *nvmevf_test_state(struct kunit *test, u16 niosq, u16 niocq,
 u8 *nvmevf_test_stream(struct kunit *test, const struct nvme_lm_info *info,
 		       const struct nvme_lm_fmt *fmt, const u8 *state,
 		       size_t len, size_t *stream_len);
+size_t nvmevf_test_put_ext(u8 *rec, u16 type, u32 flags, size_t len);
 int nvmevf_test_feed(struct nvmevf_stream_parser *p, const u8 *s,
 		     size_t len, size_t seg);
 void nvmevf_test_info(struct nvme_lm_info *info, bool dest);

@@ -822,7 +822,7 @@ static bool race_close_mid(struct vf *vf, bool resume, bool *mid)
 	close(c.data_fd);
 	vf->dev = vfio_pci_device_init(vf->bdf, race_iommu);
 	*mid = c.bytes < vf->len;
-	/* Past the end of a resumed stream, more data is refused */
+	/* Past the end of a resumed stream, a header of zeroes is refused */
 	if (c.err != ENODEV && !(resume && !*mid && c.err == EINVAL)) {
 		printf("# %s: the data fd of %s ended with %s after %zu bytes\n",
 		       vf->bdf, state_name(state),
