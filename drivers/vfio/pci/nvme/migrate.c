@@ -135,12 +135,14 @@ static bool nvmevf_suspended(enum vfio_device_mig_state state)
  * Whether an arc from @state that failed with @err lost the controller's
  * state: a cancelled command (it timed out, and nvme-pci reset the PF,
  * which takes the secondary controllers offline, or the PF went away) did
- * or did not take effect, and a suspended controller whose PF is gone
- * cannot be resumed.
+ * or did not take effect, a suspended controller whose PF is gone cannot be
+ * resumed, and one that reports Controller Not Suspended was resumed behind
+ * the FSM's back.
  */
 static bool nvmevf_state_lost(enum vfio_device_mig_state state, int err)
 {
-	return err == -ECANCELED || (err == -ENODEV && nvmevf_suspended(state));
+	return err == -ECANCELED ||
+	       ((err == -ENODEV || err == -EALREADY) && nvmevf_suspended(state));
 }
 
 /* Free the buffers of a file; called with migf->lock */
@@ -405,17 +407,12 @@ static struct nvmevf_migf *nvmevf_alloc_migf(struct nvmevf_pci_core_device *nvde
 	return migf;
 }
 
+/* nvme-pci logs a failed command, with its NVMe status */
 static int nvmevf_get_state_at(struct nvmevf_pci_core_device *nvdev,
 			       size_t offset, void *buf, size_t len)
 {
-	int ret;
-
-	ret = nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, offset,
-				   buf, len);
-	if (ret)
-		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot read the controller state: %pe\n",
-				    ERR_PTR(ret));
-	return ret;
+	return nvdev->pf->get_state(nvmevf_pdev(nvdev), &nvdev->fmt, offset,
+				    buf, len);
 }
 
 /* Read the header of the state into @hdr and size the state from it */
@@ -538,15 +535,15 @@ static int nvmevf_load_state(struct nvmevf_pci_core_device *nvdev)
 	ret = nvmevf_stream_finish(p);
 	if (ret)
 		return ret;
-	ret = nvdev->pf->set_state(nvmevf_pdev(nvdev), &p->fmt, p->state,
-				   p->state_len);
-	if (ret)
-		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot load the controller state: %pe\n",
-				    ERR_PTR(ret));
-	return ret;
+	return nvdev->pf->set_state(nvmevf_pdev(nvdev), &p->fmt, p->state,
+				    p->state_len);
 }
 
-/* Suspend or resume the controller */
+/*
+ * Suspend or resume the controller. A Resume that finds it running reached
+ * the state the arc wants: nothing says that a reset, which the FSM sees
+ * only afterwards, keeps a controller suspended.
+ */
 static int nvmevf_set_suspended(struct nvmevf_pci_core_device *nvdev,
 				bool suspend)
 {
@@ -554,13 +551,9 @@ static int nvmevf_set_suspended(struct nvmevf_pci_core_device *nvdev,
 	int ret;
 
 	if (suspend)
-		ret = nvdev->pf->suspend(pdev);
-	else
-		ret = nvdev->pf->resume(pdev);
-	if (ret)
-		dev_err_ratelimited(nvmevf_dev(nvdev), "cannot %s the controller: %pe\n",
-				    suspend ? "suspend" : "resume", ERR_PTR(ret));
-	return ret;
+		return nvdev->pf->suspend(pdev);
+	ret = nvdev->pf->resume(pdev);
+	return ret == -EALREADY ? 0 : ret;
 }
 
 /* STOP -> STOP_COPY and PRE_COPY_P2P -> STOP_COPY: the state joins the stream */
@@ -695,6 +688,23 @@ again:
 DEFINE_GUARD(nvmevf_state, struct nvmevf_pci_core_device *,
 	     mutex_lock(&_T->state_mutex), nvmevf_state_mutex_unlock(_T))
 
+/*
+ * Enter ERROR if a command that failed with @err lost the controller's
+ * state. Returns the errno for the user: Controller Not Suspended
+ * (-EALREADY) is the device's view, not an operation in progress. Called
+ * with state_mutex.
+ */
+static int nvmevf_failed(struct nvmevf_pci_core_device *nvdev, int err)
+{
+	if (nvmevf_state_lost(nvdev->mig_state, err) &&
+	    nvdev->mig_state != VFIO_DEVICE_STATE_ERROR) {
+		dev_err_ratelimited(nvmevf_dev(nvdev), "controller state lost: the device is in ERROR until it is reset\n");
+		nvmevf_disable_fds(nvdev);
+		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+	}
+	return err == -EALREADY ? -EIO : err;
+}
+
 static struct file *nvmevf_set_state(struct vfio_device *vdev,
 				     enum vfio_device_mig_state new_state)
 {
@@ -720,15 +730,12 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 			return ERR_PTR(ret);
 		res = nvmevf_step(nvdev, next);
 		if (IS_ERR(res)) {
+			/* nvme-pci has logged a failed command's NVMe status */
 			dev_err_ratelimited(nvmevf_dev(nvdev),
 					    "migration state %s -> %s failed: %pe\n",
 					    nvmevf_state_name(nvdev->mig_state),
 					    nvmevf_state_name(next), res);
-			if (nvmevf_state_lost(nvdev->mig_state, PTR_ERR(res))) {
-				nvmevf_disable_fds(nvdev);
-				nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
-			}
-			return res;
+			return ERR_PTR(nvmevf_failed(nvdev, PTR_ERR(res)));
 		}
 		nvdev->mig_state = next;
 		if (WARN_ON(res && new_state != nvdev->mig_state)) {
@@ -774,7 +781,7 @@ static int nvmevf_get_data_size(struct vfio_device *vdev,
 		ret = 0;
 	}
 	if (ret)
-		return ret;
+		return nvmevf_failed(nvdev, ret);
 	*stop_copy_length = nvmevf_stream_size(len);
 	return 0;
 }

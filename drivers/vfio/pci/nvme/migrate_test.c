@@ -639,12 +639,12 @@ static void nvmevf_fsm_pf_gone(struct kunit *test)
 	f = reach(test, nvdev, VFIO_DEVICE_STATE_STOP);
 	for (i = 0; i < FAKE_NR; i++)
 		pf->err[i] = -ENODEV;
-	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
-			-ENODEV);
 	KUNIT_EXPECT_EQ(test,
 			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
 			-ENODEV);
 	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
+			-ENODEV);
 	KUNIT_EXPECT_EQ(test,
 			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_RUNNING)),
 			-EINVAL);
@@ -687,6 +687,47 @@ static void nvmevf_fsm_cancelled(struct kunit *test)
 			-EINVAL);
 
 	pf->err[fc->cmd] = 0;
+	nvmevf_migration_reset(nvdev);
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_FALSE(test, pf->suspended);
+	put_file(f);
+}
+
+/*
+ * Controller Not Suspended: a Resume that gets it has reached RUNNING; any
+ * other command that gets it found the controller the FSM suspended running,
+ * whose state is then unknown. So is a cancelled data size query.
+ */
+static void nvmevf_fsm_not_suspended(struct kunit *test)
+{
+	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
+	struct vfio_device *vdev = &nvdev->core_device.vdev;
+	struct nvmevf_fake_pf *pf = test->priv;
+	unsigned long size;
+	struct file *f;
+
+	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_RUNNING_P2P));
+	pf->suspended = false;
+	KUNIT_EXPECT_NULL(test, set_state(nvdev, VFIO_DEVICE_STATE_RUNNING));
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 1);
+
+	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
+	pf->err[FAKE_GET] = -EALREADY;
+	KUNIT_EXPECT_EQ(test,
+			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+			-EIO);
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	pf->err[FAKE_GET] = 0;
+	nvmevf_migration_reset(nvdev);
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+
+	f = reach(test, nvdev, VFIO_DEVICE_STATE_PRE_COPY_P2P);
+	pf->err[FAKE_SIZE] = -ECANCELED;
+	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
+			-ECANCELED);
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	pf->err[FAKE_SIZE] = 0;
 	nvmevf_migration_reset(nvdev);
 	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
@@ -792,6 +833,7 @@ static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE(nvmevf_fsm_bad_stream),
 	KUNIT_CASE(nvmevf_fsm_pf_gone),
 	KUNIT_CASE_PARAM(nvmevf_fsm_cancelled, nvmevf_fail_gen_params),
+	KUNIT_CASE(nvmevf_fsm_not_suspended),
 	KUNIT_CASE_PARAM(nvmevf_fsm_reset, nvmevf_state_gen_params),
 	KUNIT_CASE(nvmevf_fsm_reset_in_suspend),
 	{}
