@@ -10,6 +10,7 @@
 #include <linux/spinlock.h>
 #include <linux/nvme-lm.h>
 #include <linux/vfio_pci_core.h>
+#include <linux/workqueue.h>
 
 /**
  * struct nvmevf_pf_ops - the PF commands the migration issues
@@ -42,12 +43,15 @@ struct nvmevf_migf;
  * @info: what the PF offers for the migration of this VF, read at probe
  * @fmt: the formats the state of this VF is saved in
  * @max_state: largest controller state saved or accepted, in bytes
- * @state_mutex: protects @mig_state, @saving_migf and @resuming_migf
+ * @state_mutex: protects @mig_state, @saving_migf, @resuming_migf and
+ *	@resume_pending
  * @reset_lock: protects @deferred_reset
  * @deferred_reset: a reset to apply when @state_mutex is unlocked
  * @mig_state: the migration state
  * @saving_migf: the data fd of the save in progress
  * @resuming_migf: the data fd of the resume in progress
+ * @resume_pending: a reset left the controller to resume
+ * @resume_work: sends the Resume a reset left pending
  */
 struct nvmevf_pci_core_device {
 	struct vfio_pci_core_device core_device;
@@ -60,9 +64,11 @@ struct nvmevf_pci_core_device {
 	enum vfio_device_mig_state mig_state;
 	struct nvmevf_migf *saving_migf;
 	struct nvmevf_migf *resuming_migf;
+	bool resume_pending;
 	/* taken by the reset path, which must not wait for state_mutex */
 	spinlock_t reset_lock;
 	bool deferred_reset;
+	struct work_struct resume_work;
 };
 
 static inline struct nvmevf_pci_core_device *

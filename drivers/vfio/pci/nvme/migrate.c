@@ -642,33 +642,54 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 }
 
 /*
- * End any migration after a reset or on close: the data fds are disabled and
- * the controller runs. Nothing says whether a function level reset ends a
- * suspension, so a controller the FSM suspended, or whose state it lost, is
- * resumed, and one that turns out to run already is fine. Returns false if
- * the controller may still be suspended. Called with state_mutex.
+ * End any migration after a reset or on close: the data fds are disabled
+ * and the device is RUNNING. Nothing says whether a function level reset
+ * ends a suspension, so a controller the FSM suspended, or whose state it
+ * lost, is left for nvmevf_resume_pending() to resume. Called with
+ * state_mutex.
  */
-static bool nvmevf_end_migration(struct nvmevf_pci_core_device *nvdev,
-				 const char *when)
+static void nvmevf_end_migration(struct nvmevf_pci_core_device *nvdev)
 {
-	int ret = 0;
-
 	nvmevf_disable_fds(nvdev);
 	if (nvmevf_suspended(nvdev->mig_state))
-		ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
+		nvdev->resume_pending = true;
 	nvdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
+}
+
+/*
+ * Send the Resume that nvmevf_end_migration() left pending. A controller
+ * that turns out to run already is fine; one that cannot be resumed leaves
+ * the device in ERROR, which only a reset leaves. Called with state_mutex.
+ */
+static void nvmevf_resume_pending(struct nvmevf_pci_core_device *nvdev,
+				  const char *when)
+{
+	int ret;
+
+	if (!nvdev->resume_pending)
+		return;
+	nvdev->resume_pending = false;
+	ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
 	if (!ret || ret == -EALREADY)
-		return true;
+		return;
 	dev_warn_ratelimited(nvmevf_dev(nvdev), "cannot resume the controller %s: %pe\n",
 			     when, ERR_PTR(ret));
-	return false;
+	nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+}
+
+/*
+ * Lock state_mutex. Whoever takes it first after a reset sends the Resume
+ * the reset left pending, before anything else sees the device.
+ */
+static void nvmevf_state_mutex_lock(struct nvmevf_pci_core_device *nvdev)
+{
+	mutex_lock(&nvdev->state_mutex);
+	nvmevf_resume_pending(nvdev, "after a reset");
 }
 
 /*
  * Unlock state_mutex, first applying a reset that nvmevf_migration_reset()
- * could not apply because the mutex was held. A reset that cannot resume
- * the controller leaves the device in ERROR, which only another reset
- * leaves.
+ * could not apply because the mutex was held.
  */
 static void nvmevf_state_mutex_unlock(struct nvmevf_pci_core_device *nvdev)
 {
@@ -677,8 +698,8 @@ again:
 	if (nvdev->deferred_reset) {
 		nvdev->deferred_reset = false;
 		spin_unlock(&nvdev->reset_lock);
-		if (!nvmevf_end_migration(nvdev, "after a reset"))
-			nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+		nvmevf_end_migration(nvdev);
+		nvmevf_resume_pending(nvdev, "after a reset");
 		goto again;
 	}
 	mutex_unlock(&nvdev->state_mutex);
@@ -686,7 +707,7 @@ again:
 }
 
 DEFINE_GUARD(nvmevf_state, struct nvmevf_pci_core_device *,
-	     mutex_lock(&_T->state_mutex), nvmevf_state_mutex_unlock(_T))
+	     nvmevf_state_mutex_lock(_T), nvmevf_state_mutex_unlock(_T))
 
 /*
  * Enter ERROR if a command that failed with @err lost the controller's
@@ -857,6 +878,16 @@ bool nvmevf_migration_supported(struct pci_dev *pdev,
 	return true;
 }
 
+/* Send the Resume a reset left pending, unless someone did already */
+static void nvmevf_resume_work(struct work_struct *work)
+{
+	struct nvmevf_pci_core_device *nvdev =
+		container_of(work, struct nvmevf_pci_core_device, resume_work);
+
+	/* Taking state_mutex sends it; unlocking applies a later reset */
+	guard(nvmevf_state)(nvdev);
+}
+
 /**
  * nvmevf_migration_init() - Make a device migratable
  * @nvdev: the device, not yet registered
@@ -875,6 +906,7 @@ void nvmevf_migration_init(struct nvmevf_pci_core_device *nvdev,
 	nvdev->max_state = min_t(size_t, max_state_size, INT_MAX);
 	mutex_init(&nvdev->state_mutex);
 	spin_lock_init(&nvdev->reset_lock);
+	INIT_WORK(&nvdev->resume_work, nvmevf_resume_work);
 	/*
 	 * Closed, the device is RUNNING, or in ERROR if the close could not
 	 * resume the controller: the next open keeps that state.
@@ -892,6 +924,7 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_init);
  */
 void nvmevf_migration_release(struct nvmevf_pci_core_device *nvdev)
 {
+	cancel_work_sync(&nvdev->resume_work);
 	mutex_destroy(&nvdev->state_mutex);
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_release);
@@ -909,8 +942,8 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_release);
 void nvmevf_migration_close(struct nvmevf_pci_core_device *nvdev)
 {
 	guard(nvmevf_state)(nvdev);
-	if (!nvmevf_end_migration(nvdev, "on close"))
-		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+	nvmevf_end_migration(nvdev);
+	nvmevf_resume_pending(nvdev, "on close");
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
 
@@ -924,13 +957,16 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_close);
  */
 void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 {
+	bool resume;
+
 	/*
 	 * Deferred reset, as in mlx5, virtio and xe. The PCI core calls this
 	 * with vdev->memory_lock held, while a state_mutex holder may be
 	 * waiting for a PF command, up to the admin timeout, or for
 	 * migf->lock. Rather than stall the reset behind it, only try
 	 * state_mutex: when it is busy, its holder applies the reset on
-	 * unlock.
+	 * unlock. For the same reason the Resume, a PF command, is sent from
+	 * a work item, or by whoever takes state_mutex before it runs.
 	 */
 	spin_lock(&nvdev->reset_lock);
 	nvdev->deferred_reset = true;
@@ -938,7 +974,13 @@ void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 		spin_unlock(&nvdev->reset_lock);
 		return;
 	}
+	nvdev->deferred_reset = false;
 	spin_unlock(&nvdev->reset_lock);
-	nvmevf_state_mutex_unlock(nvdev);
+	nvmevf_end_migration(nvdev);
+	resume = nvdev->resume_pending;
+	/* The PCI core serializes resets: no other one can be deferred now */
+	mutex_unlock(&nvdev->state_mutex);
+	if (resume)
+		schedule_work(&nvdev->resume_work);
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_reset);

@@ -12,6 +12,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mman.h>
+#include <linux/sched.h>
 #include <linux/nvme.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
@@ -43,6 +44,8 @@ struct nvmevf_fake_pf {
 	bool flr_resumes;
 	struct nvmevf_pci_core_device *reset_in_suspend;
 	bool reset_after_suspend;
+	struct task_struct *resetting;
+	bool resume_in_reset;
 	u8 *loaded;
 	size_t loaded_len;
 	struct nvme_lm_fmt loaded_fmt;
@@ -52,9 +55,15 @@ struct nvmevf_fake_pf {
 /* Where the precopy ioctl argument goes in the user buffer */
 #define UINFO	2048
 
+/*
+ * The PF of the running test. Not the current test's: the Resume after a
+ * reset may come from a work item, which has none.
+ */
+static struct nvmevf_fake_pf *fake_current;
+
 static struct nvmevf_fake_pf *fake_pf(void)
 {
-	return kunit_get_current_test()->priv;
+	return fake_current;
 }
 
 static int fake_cmd(int cmd)
@@ -101,6 +110,8 @@ static int fake_resume(struct pci_dev *vf)
 	struct nvmevf_fake_pf *pf = fake_pf();
 	int ret = fake_cmd(FAKE_RESUME);
 
+	if (pf->resetting == current)
+		pf->resume_in_reset = true;
 	/* Controller Not Suspended */
 	if (!ret && !pf->suspended)
 		ret = -EALREADY;
@@ -322,6 +333,7 @@ static int nvmevf_fsm_test_init(struct kunit *test)
 	KUNIT_ASSERT_LT(test, addr, (unsigned long)TASK_SIZE);
 	pf->ubuf = (char __user *)addr;
 	test->priv = pf;
+	fake_current = pf;
 	return 0;
 }
 
@@ -797,6 +809,34 @@ static void nvmevf_fsm_reset(struct kunit *test)
 }
 
 /*
+ * The PCI core calls the reset hook with the device's memory_lock held, so
+ * the Resume is not sent from there: a work item sends it, or the next
+ * user of the FSM if it comes first.
+ */
+static void nvmevf_fsm_reset_deferred_resume(struct kunit *test)
+{
+	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
+	struct nvmevf_fake_pf *pf = test->priv;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
+		pf->resetting = current;
+		nvmevf_migration_reset(nvdev);
+		pf->resetting = NULL;
+		KUNIT_EXPECT_FALSE(test, pf->resume_in_reset);
+		if (i)
+			flush_work(&nvdev->resume_work);
+		else
+			KUNIT_EXPECT_EQ(test, get_state(nvdev),
+					VFIO_DEVICE_STATE_RUNNING);
+		KUNIT_EXPECT_FALSE(test, pf->suspended);
+		KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], i + 1);
+	}
+	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+}
+
+/*
  * A reset of the VF while the FSM suspends its controller, before or after
  * the Suspend command, and whether the reset ends a suspension or not: the
  * device ends up in RUNNING, and so does the controller.
@@ -836,6 +876,7 @@ static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE(nvmevf_fsm_not_suspended),
 	KUNIT_CASE_PARAM(nvmevf_fsm_reset, nvmevf_state_gen_params),
 	KUNIT_CASE(nvmevf_fsm_reset_in_suspend),
+	KUNIT_CASE(nvmevf_fsm_reset_deferred_resume),
 	{}
 };
 
