@@ -12,7 +12,9 @@
  * Errors common to all functions: -ENODEV if the VF's PF is not driven by
  * nvme-pci or is going away, -EBUSY at once while the PF resets rather than
  * waiting for it, -EOPNOTSUPP if the PF does not support host managed live
- * migration. A command that fails with an NVMe status is logged on the VF
+ * migration, -ENOLINK if the PF's Secondary Controller List, read again
+ * after the PF reset or its VFs changed, shows the VF's secondary controller
+ * offline, without resources or state. A command that fails with an NVMe status is logged on the VF
  * with that status, and returns -EINVAL for an invalid field or controller
  * ID, -EBUSY if the controller is suspended (Controller Suspended), -EALREADY
  * if it is not (Controller Not Suspended: for a Resume, the controller runs
@@ -72,8 +74,8 @@ struct nvme_lm_fmt {
  *
  * Return: 0 on success; -ENODEV if @vf is not a VF of an nvme-pci PF or the
  * PF is going away; -EOPNOTSUPP if the PF does not support host managed live
- * migration; -ENOENT if the VF has no secondary controller; another negative
- * errno on a failed command.
+ * migration; -ENOENT if the VF has no secondary controller; -ENOLINK if it
+ * is offline; another negative errno on a failed command.
  */
 int nvme_lm_query(struct pci_dev *vf, struct nvme_lm_info *info);
 

@@ -186,7 +186,9 @@ EXPORT_SYMBOL_IF_KUNIT(nvme_lm_chunk_size);
  * secondary controller of the PF at or after @start, with a controller ID
  * and a VF number (unless 0) that no other entry has.
  *
- * Return: 0 if found, -ENOENT if not, -EPROTO if the list is malformed.
+ * Return: 0 if found online, -ENOLINK if found offline, where it has no
+ * resources and no state, -ENOENT if not found, -EPROTO if the list is
+ * malformed.
  */
 VISIBLE_IF_KUNIT int nvme_lm_find_scid(const struct nvme_sec_ctrl_list *list,
 				       u16 start, u16 pf_cntlid, u16 vfn,
@@ -217,6 +219,8 @@ VISIBLE_IF_KUNIT int nvme_lm_find_scid(const struct nvme_sec_ctrl_list *list,
 	}
 
 	if (found >= 0) {
+		if (!(e[found].scs & NVME_SEC_CTRL_SCS_ONLINE))
+			return -ENOLINK;
 		*scid = le16_to_cpu(e[found].scid);
 		return 0;
 	}
@@ -443,6 +447,10 @@ static int nvme_lm_read_scid(struct nvme_ctrl *ctrl, struct pci_dev *vf,
 				"malformed Secondary Controller List from CNTID %#x\n",
 				le16_to_cpu(c.identify.ctrlid));
 	} while (ret == -ENOENT && start != NVME_LM_SCID_END);
+
+	if (ret == -ENOLINK)
+		dev_err_ratelimited(&vf->dev, "the secondary controller of VF number %u is offline\n",
+				    vfn);
 
 	if (ret == -ENOENT)
 		dev_err(&vf->dev, "no secondary controller for VF number %u\n",

@@ -271,6 +271,8 @@ struct lm_sec_case {
 	u16 fill;
 	unsigned int nr;
 	struct lm_sec_entry e[4];
+	/* If not 0, the VF number whose entry is offline */
+	u16 offline;
 	int ret;
 	u16 scid;
 	u32 next;
@@ -310,6 +312,16 @@ static const struct lm_sec_case lm_sec_cases[] = {
 		.name = "absent from a full part ending at FFFFh",
 		.num = 127, .start = 0xff00, .vfn = 200, .fill = 0xffff - 126,
 		.ret = -ENOENT, .next = NVME_LM_SCID_END,
+	}, {
+		.name = "found offline",
+		.num = 2, .vfn = 2, .nr = 2, .offline = 2,
+		.e = { { 2, PF_CNTLID, 1 }, { 3, PF_CNTLID, 2 } },
+		.ret = -ENOLINK,
+	}, {
+		.name = "another VF offline",
+		.num = 2, .vfn = 2, .nr = 2, .offline = 1,
+		.e = { { 2, PF_CNTLID, 1 }, { 3, PF_CNTLID, 2 } },
+		.scid = 3,
 	}, {
 		.name = "entries past NUM ignored",
 		.num = 1, .vfn = 2, .nr = 2,
@@ -377,11 +389,14 @@ static void lm_sec_test(struct kunit *test)
 		list->entries[i].scid = cpu_to_le16(p->fill + i);
 		list->entries[i].pcid = cpu_to_le16(PF_CNTLID);
 		list->entries[i].vfn = cpu_to_le16(i + 1);
+		list->entries[i].scs = NVME_SEC_CTRL_SCS_ONLINE;
 	}
 	for (i = 0; i < p->nr; i++) {
 		list->entries[i].scid = cpu_to_le16(p->e[i].scid);
 		list->entries[i].pcid = cpu_to_le16(p->e[i].pcid);
 		list->entries[i].vfn = cpu_to_le16(p->e[i].vfn);
+		list->entries[i].scs = p->e[i].vfn == p->offline ? 0 :
+				       NVME_SEC_CTRL_SCS_ONLINE;
 	}
 
 	ret = nvme_lm_find_scid(list, p->start, PF_CNTLID, p->vfn, &scid,

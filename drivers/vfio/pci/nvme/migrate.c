@@ -135,14 +135,15 @@ static bool nvmevf_suspended(enum vfio_device_mig_state state)
  * Whether an arc from @state that failed with @err lost the controller's
  * state: a cancelled command (it timed out, and nvme-pci reset the PF,
  * which takes the secondary controllers offline, or the PF went away) did
- * or did not take effect, a suspended controller whose PF is gone cannot be
- * resumed, and one that reports Controller Not Suspended was resumed behind
- * the FSM's back.
+ * or did not take effect; a suspended controller whose PF is gone cannot be
+ * resumed, one that went offline lost its state, and one that reports
+ * Controller Not Suspended was resumed behind the FSM's back.
  */
 static bool nvmevf_state_lost(enum vfio_device_mig_state state, int err)
 {
 	return err == -ECANCELED ||
-	       ((err == -ENODEV || err == -EALREADY) && nvmevf_suspended(state));
+	       ((err == -ENODEV || err == -ENOLINK || err == -EALREADY) &&
+		nvmevf_suspended(state));
 }
 
 /* Free the buffers of a file; called with migf->lock */
@@ -822,6 +823,8 @@ static const char *nvmevf_query_error(int err)
 		return "the PF does not support host managed live migration";
 	case -ENOENT:
 		return "the PF lists no secondary controller for this VF";
+	case -ENOLINK:
+		return "the secondary controller of this VF is offline";
 	default:
 		return "the PF could not be queried";
 	}

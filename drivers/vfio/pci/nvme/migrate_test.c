@@ -708,15 +708,19 @@ static void nvmevf_fsm_cancelled(struct kunit *test)
 /*
  * Controller Not Suspended: a Resume that gets it has reached RUNNING; any
  * other command that gets it found the controller the FSM suspended running,
- * whose state is then unknown. So is a cancelled data size query.
+ * whose state is then unknown. So is that of a controller the PF lists
+ * offline, and a cancelled data size query.
  */
 static void nvmevf_fsm_not_suspended(struct kunit *test)
 {
+	static const int errs[][2] = { { -EALREADY, -EIO },
+				       { -ENOLINK, -ENOLINK } };
 	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
 	struct vfio_device *vdev = &nvdev->core_device.vdev;
 	struct nvmevf_fake_pf *pf = test->priv;
 	unsigned long size;
 	struct file *f;
+	int i;
 
 	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_RUNNING_P2P));
 	pf->suspended = false;
@@ -724,15 +728,17 @@ static void nvmevf_fsm_not_suspended(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 1);
 
-	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
-	pf->err[FAKE_GET] = -EALREADY;
-	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
-			-EIO);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
-	pf->err[FAKE_GET] = 0;
-	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	for (i = 0; i < ARRAY_SIZE(errs); i++) {
+		KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
+		pf->err[FAKE_GET] = errs[i][0];
+		KUNIT_EXPECT_EQ(test,
+				PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+				errs[i][1]);
+		KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+		pf->err[FAKE_GET] = 0;
+		nvmevf_migration_reset(nvdev);
+		KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	}
 
 	f = reach(test, nvdev, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 	pf->err[FAKE_SIZE] = -ECANCELED;
