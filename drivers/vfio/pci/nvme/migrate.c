@@ -727,8 +727,8 @@ static int nvmevf_failed(struct nvmevf_pci_core_device *nvdev, int err)
 	return err == -EALREADY ? -EIO : err;
 }
 
-static struct file *nvmevf_set_state(struct vfio_device *vdev,
-				     enum vfio_device_mig_state new_state)
+static struct file *nvmevf_set_mig_state(struct vfio_device *vdev,
+					 enum vfio_device_mig_state new_state)
 {
 	struct nvmevf_pci_core_device *nvdev = nvmevf_of(vdev);
 	enum vfio_device_mig_state next;
@@ -768,8 +768,8 @@ static struct file *nvmevf_set_state(struct vfio_device *vdev,
 	return res;
 }
 
-static int nvmevf_get_state(struct vfio_device *vdev,
-			    enum vfio_device_mig_state *curr_state)
+static int nvmevf_get_mig_state(struct vfio_device *vdev,
+				enum vfio_device_mig_state *curr_state)
 {
 	struct nvmevf_pci_core_device *nvdev = nvmevf_of(vdev);
 
@@ -809,8 +809,8 @@ static int nvmevf_get_data_size(struct vfio_device *vdev,
 }
 
 static const struct vfio_migration_ops nvmevf_mig_ops = {
-	.migration_set_state = nvmevf_set_state,
-	.migration_get_state = nvmevf_get_state,
+	.migration_set_state = nvmevf_set_mig_state,
+	.migration_get_state = nvmevf_get_mig_state,
 	.migration_get_data_size = nvmevf_get_data_size,
 };
 

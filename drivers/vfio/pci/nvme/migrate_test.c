@@ -209,15 +209,15 @@ static struct nvmevf_pci_core_device *fake_device(struct kunit *test,
 	return nvdev;
 }
 
-static struct file *set_state(struct nvmevf_pci_core_device *nvdev,
-			      enum vfio_device_mig_state state)
+static struct file *set_mig_state(struct nvmevf_pci_core_device *nvdev,
+				  enum vfio_device_mig_state state)
 {
 	struct vfio_device *vdev = &nvdev->core_device.vdev;
 
 	return vdev->mig_ops->migration_set_state(vdev, state);
 }
 
-static enum vfio_device_mig_state get_state(struct nvmevf_pci_core_device *nvdev)
+static enum vfio_device_mig_state get_mig_state(struct nvmevf_pci_core_device *nvdev)
 {
 	struct vfio_device *vdev = &nvdev->core_device.vdev;
 	enum vfio_device_mig_state state = VFIO_DEVICE_STATE_ERROR;
@@ -304,12 +304,12 @@ static struct file *reach(struct kunit *test,
 			  struct nvmevf_pci_core_device *nvdev,
 			  enum vfio_device_mig_state state)
 {
-	struct file *f = set_state(nvdev, state);
+	struct file *f = set_mig_state(nvdev, state);
 	size_t len;
 	u8 *s;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(f));
-	KUNIT_ASSERT_EQ(test, get_state(nvdev), state);
+	KUNIT_ASSERT_EQ(test, get_mig_state(nvdev), state);
 	if (state == VFIO_DEVICE_STATE_RESUMING) {
 		s = expected_stream(test, &len);
 		KUNIT_ASSERT_EQ(test, write_fd(test, f, s, len, 64), len);
@@ -357,9 +357,9 @@ static void nvmevf_fsm_save_resume(struct kunit *test)
 			0);
 	KUNIT_EXPECT_EQ(test, size, len);
 
-	f = set_state(src, VFIO_DEVICE_STATE_STOP_COPY);
+	f = set_mig_state(src, VFIO_DEVICE_STATE_STOP_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
-	KUNIT_EXPECT_EQ(test, get_state(src), VFIO_DEVICE_STATE_STOP_COPY);
+	KUNIT_EXPECT_EQ(test, get_mig_state(src), VFIO_DEVICE_STATE_STOP_COPY);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 1);
 	/* The header, then exactly the rest */
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_GET], 2);
@@ -372,15 +372,15 @@ static void nvmevf_fsm_save_resume(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, precopy_info(test, f, &(struct vfio_precopy_info){}),
 			-EINVAL);
 
-	KUNIT_EXPECT_NULL(test, set_state(src, VFIO_DEVICE_STATE_STOP));
+	KUNIT_EXPECT_NULL(test, set_mig_state(src, VFIO_DEVICE_STATE_STOP));
 	KUNIT_EXPECT_EQ(test, f->f_op->read(f, pf->ubuf, 10, NULL), -ENODEV);
 	put_file(f);
 
-	g = set_state(dst, VFIO_DEVICE_STATE_RESUMING);
+	g = set_mig_state(dst, VFIO_DEVICE_STATE_RESUMING);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, g);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 2);
 	KUNIT_EXPECT_EQ(test, write_fd(test, g, buf, n, 7), n);
-	KUNIT_EXPECT_NULL(test, set_state(dst, VFIO_DEVICE_STATE_STOP));
+	KUNIT_EXPECT_NULL(test, set_mig_state(dst, VFIO_DEVICE_STATE_STOP));
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SET], 1);
 	KUNIT_ASSERT_EQ(test, pf->loaded_len, pf->len);
 	KUNIT_EXPECT_MEMEQ(test, pf->loaded, pf->state, pf->len);
@@ -389,8 +389,8 @@ static void nvmevf_fsm_save_resume(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, write_fd(test, g, buf, 1, 1), -ENODEV);
 	put_file(g);
 
-	KUNIT_EXPECT_NULL(test, set_state(dst, VFIO_DEVICE_STATE_RUNNING));
-	KUNIT_EXPECT_EQ(test, get_state(dst), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_NULL(test, set_mig_state(dst, VFIO_DEVICE_STATE_RUNNING));
+	KUNIT_EXPECT_EQ(test, get_mig_state(dst), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 1);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 }
@@ -418,7 +418,7 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, size,
 			nvmevf_stream_size(sizeof(struct nvme_ctrl_state_hdr)));
 
-	f = set_state(src, VFIO_DEVICE_STATE_PRE_COPY);
+	f = set_mig_state(src, VFIO_DEVICE_STATE_PRE_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 0);
 	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
@@ -437,13 +437,13 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + sizeof(struct nvmevf_rec_hdr) + 8),
 			0);
 
-	KUNIT_EXPECT_NULL(test, set_state(src, VFIO_DEVICE_STATE_PRE_COPY_P2P));
+	KUNIT_EXPECT_NULL(test, set_mig_state(src, VFIO_DEVICE_STATE_PRE_COPY_P2P));
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 1);
 	KUNIT_EXPECT_EQ(test, precopy_info(test, f, &info), 0);
 	KUNIT_EXPECT_EQ(test, f->f_op->read(f, pf->ubuf, 10, NULL), -ENOMSG);
 
 	/* STOP_COPY keeps the data fd and appends the state */
-	KUNIT_EXPECT_NULL(test, set_state(src, VFIO_DEVICE_STATE_STOP_COPY));
+	KUNIT_EXPECT_NULL(test, set_mig_state(src, VFIO_DEVICE_STATE_STOP_COPY));
 	KUNIT_EXPECT_EQ(test, precopy_info(test, f, &info), -EINVAL);
 	KUNIT_ASSERT_EQ(test, read_fd(test, f, buf + compat, PAGE_SIZE - compat,
 				      33), len - compat);
@@ -455,7 +455,7 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, nvmevf_stream_finish(&p), 0);
 	nvmevf_stream_parser_free(&p);
 
-	KUNIT_EXPECT_NULL(test, set_state(src, VFIO_DEVICE_STATE_RUNNING));
+	KUNIT_EXPECT_NULL(test, set_mig_state(src, VFIO_DEVICE_STATE_RUNNING));
 	KUNIT_EXPECT_EQ(test, f->f_op->read(f, pf->ubuf, 10, NULL), -ENODEV);
 	put_file(f);
 }
@@ -468,11 +468,11 @@ static void nvmevf_fsm_precopy_cancel(struct kunit *test)
 	struct file *f;
 	u8 buf[8];
 
-	f = set_state(src, VFIO_DEVICE_STATE_PRE_COPY);
+	f = set_mig_state(src, VFIO_DEVICE_STATE_PRE_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
 	/* Sized while running, this time */
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SIZE], 1);
-	KUNIT_EXPECT_NULL(test, set_state(src, VFIO_DEVICE_STATE_RUNNING));
+	KUNIT_EXPECT_NULL(test, set_mig_state(src, VFIO_DEVICE_STATE_RUNNING));
 	KUNIT_EXPECT_EQ(test, precopy_info(test, f, &info), -EINVAL);
 	KUNIT_EXPECT_EQ(test, read_fd(test, f, buf, sizeof(buf), 8), -ENODEV);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 0);
@@ -523,15 +523,15 @@ static void nvmevf_fsm_command_fails(struct kunit *test)
 
 	f = reach(test, nvdev, fc->from);
 	pf->err[fc->cmd] = -EIO;
-	g = set_state(nvdev, fc->to);
+	g = set_mig_state(nvdev, fc->to);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(g), -EIO);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), fc->stays);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), fc->stays);
 
 	/* The device is still usable */
 	pf->err[fc->cmd] = 0;
-	g = set_state(nvdev, fc->to);
+	g = set_mig_state(nvdev, fc->to);
 	KUNIT_EXPECT_FALSE(test, IS_ERR(g));
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), fc->to);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), fc->to);
 	put_file(g);
 	put_file(f);
 }
@@ -544,16 +544,16 @@ static void nvmevf_fsm_bad_source(struct kunit *test)
 
 	pf->state[2] = 0;
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+			PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
 			-EIO);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_STOP);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_STOP);
 
 	pf->state[2] = NVME_CTRL_STATE_CSATTR_SUSPENDED;
 	nvdev->max_state = pf->len - 4;
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+			PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
 			-EFBIG);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_STOP);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_STOP);
 	/*
 	 * The first save read the header and then the rest; the second read
 	 * the header, which was too large
@@ -581,7 +581,7 @@ static void nvmevf_fsm_save_large(struct kunit *test)
 	buf = kunit_kzalloc(test, len, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 
-	f = set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY);
+	f = set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_GET], 2);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SIZE], 0);
@@ -602,28 +602,28 @@ static void nvmevf_fsm_bad_stream(struct kunit *test)
 
 	s = expected_stream(test, &len);
 
-	f = set_state(a, VFIO_DEVICE_STATE_RESUMING);
+	f = set_mig_state(a, VFIO_DEVICE_STATE_RESUMING);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, write_fd(test, f, s, len - 1, 50), len - 1);
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(a, VFIO_DEVICE_STATE_STOP)),
+			PTR_ERR_OR_ZERO(set_mig_state(a, VFIO_DEVICE_STATE_STOP)),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, get_state(a), VFIO_DEVICE_STATE_RESUMING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(a), VFIO_DEVICE_STATE_RESUMING);
 
 	s[0] ^= 1;
-	g = set_state(b, VFIO_DEVICE_STATE_RESUMING);
+	g = set_mig_state(b, VFIO_DEVICE_STATE_RESUMING);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, g);
 	KUNIT_EXPECT_EQ(test, write_fd(test, g, s, len, 50), -EINVAL);
 	KUNIT_EXPECT_EQ(test, write_fd(test, g, s, 1, 1), -EINVAL);
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(b, VFIO_DEVICE_STATE_STOP)),
+			PTR_ERR_OR_ZERO(set_mig_state(b, VFIO_DEVICE_STATE_STOP)),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, get_state(b), VFIO_DEVICE_STATE_RESUMING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(b), VFIO_DEVICE_STATE_RESUMING);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SET], 0);
 
 	/* A reset is the way out */
 	nvmevf_migration_reset(b);
-	KUNIT_EXPECT_EQ(test, get_state(b), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(b), VFIO_DEVICE_STATE_RUNNING);
 	put_file(f);
 	put_file(g);
 }
@@ -642,9 +642,9 @@ static void nvmevf_fsm_pf_gone(struct kunit *test)
 	for (i = 0; i < FAKE_NR; i++)
 		pf->err[i] = -ENODEV;
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP)),
+			PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP)),
 			-ENODEV);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 
 	/* A suspended one cannot be resumed any more: ERROR */
 	memset(pf->err, 0, sizeof(pf->err));
@@ -652,29 +652,29 @@ static void nvmevf_fsm_pf_gone(struct kunit *test)
 	for (i = 0; i < FAKE_NR; i++)
 		pf->err[i] = -ENODEV;
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+			PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
 			-ENODEV);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
 			-ENODEV);
 	KUNIT_EXPECT_EQ(test,
-			PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_RUNNING)),
+			PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_RUNNING)),
 			-EINVAL);
 
 	/* A reset that cannot resume the controller stays in ERROR */
 	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 	KUNIT_EXPECT_TRUE(test, pf->suspended);
 
 	/* So does a close, for the next open: its reset need not resume */
 	nvmevf_migration_close(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 	KUNIT_EXPECT_TRUE(test, pf->suspended);
 
 	/* The PF is back: a reset resumes the controller */
 	memset(pf->err, 0, sizeof(pf->err));
 	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 	put_file(f);
 }
@@ -692,15 +692,15 @@ static void nvmevf_fsm_cancelled(struct kunit *test)
 
 	f = reach(test, nvdev, fc->from);
 	pf->err[fc->cmd] = -ECANCELED;
-	g = set_state(nvdev, fc->to);
+	g = set_mig_state(nvdev, fc->to);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(g), -ECANCELED);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(set_state(nvdev, fc->to)),
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(set_mig_state(nvdev, fc->to)),
 			-EINVAL);
 
 	pf->err[fc->cmd] = 0;
 	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 	put_file(f);
 }
@@ -724,30 +724,30 @@ static void nvmevf_fsm_not_suspended(struct kunit *test)
 
 	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_RUNNING_P2P));
 	pf->suspended = false;
-	KUNIT_EXPECT_NULL(test, set_state(nvdev, VFIO_DEVICE_STATE_RUNNING));
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_NULL(test, set_mig_state(nvdev, VFIO_DEVICE_STATE_RUNNING));
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 1);
 
 	for (i = 0; i < ARRAY_SIZE(errs); i++) {
 		KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
 		pf->err[FAKE_GET] = errs[i][0];
 		KUNIT_EXPECT_EQ(test,
-				PTR_ERR_OR_ZERO(set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
+				PTR_ERR_OR_ZERO(set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY)),
 				errs[i][1]);
-		KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+		KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 		pf->err[FAKE_GET] = 0;
 		nvmevf_migration_reset(nvdev);
-		KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+		KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	}
 
 	f = reach(test, nvdev, VFIO_DEVICE_STATE_PRE_COPY_P2P);
 	pf->err[FAKE_SIZE] = -ECANCELED;
 	KUNIT_EXPECT_EQ(test, vdev->mig_ops->migration_get_data_size(vdev, &size),
 			-ECANCELED);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
 	pf->err[FAKE_SIZE] = 0;
 	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 	put_file(f);
 }
@@ -788,7 +788,7 @@ static void nvmevf_fsm_reset_one(struct kunit *test, bool flr_resumes,
 	if (flr_resumes)
 		pf->suspended = false;
 	nvmevf_migration_reset(nvdev);
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 	if (f && (f->f_mode & FMODE_READ)) {
 		KUNIT_EXPECT_EQ(test, read_fd(test, f, buf, sizeof(buf), 8),
@@ -799,12 +799,12 @@ static void nvmevf_fsm_reset_one(struct kunit *test, bool flr_resumes,
 	}
 
 	/* And migration starts over */
-	g = set_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY);
+	g = set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP_COPY);
 	KUNIT_EXPECT_FALSE(test, IS_ERR_OR_NULL(g));
 	put_file(g);
 	put_file(f);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(set_state(nvdev,
-							VFIO_DEVICE_STATE_RUNNING)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(set_mig_state(nvdev,
+							    VFIO_DEVICE_STATE_RUNNING)),
 			0);
 }
 
@@ -834,12 +834,12 @@ static void nvmevf_fsm_reset_deferred_resume(struct kunit *test)
 		if (i)
 			flush_work(&nvdev->resume_work);
 		else
-			KUNIT_EXPECT_EQ(test, get_state(nvdev),
+			KUNIT_EXPECT_EQ(test, get_mig_state(nvdev),
 					VFIO_DEVICE_STATE_RUNNING);
 		KUNIT_EXPECT_FALSE(test, pf->suspended);
 		KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], i + 1);
 	}
-	KUNIT_EXPECT_EQ(test, get_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
 }
 
 /*
@@ -857,9 +857,9 @@ static void nvmevf_fsm_reset_in_suspend(struct kunit *test)
 		pf->reset_in_suspend = nvdev;
 		pf->reset_after_suspend = i & 1;
 		pf->flr_resumes = i & 2;
-		KUNIT_EXPECT_NULL(test, set_state(nvdev,
-						  VFIO_DEVICE_STATE_RUNNING_P2P));
-		KUNIT_EXPECT_EQ(test, get_state(nvdev),
+		KUNIT_EXPECT_NULL(test, set_mig_state(nvdev,
+						      VFIO_DEVICE_STATE_RUNNING_P2P));
+		KUNIT_EXPECT_EQ(test, get_mig_state(nvdev),
 				VFIO_DEVICE_STATE_RUNNING);
 		KUNIT_EXPECT_FALSE(test, pf->suspended);
 		KUNIT_EXPECT_NULL(test, pf->reset_in_suspend);
