@@ -1191,6 +1191,11 @@ static int bystander_io(struct nvme_drv *d, int first, int last)
  * naming every controller ID: each fails, as a secondary controller must
  * fail the primary controller's commands, and reads nothing. B, with a
  * driver of its own, goes on doing I/O.
+ *
+ * This checks the device, here QEMU's model, not the kernel: the commands
+ * go from user space to the VF's own admin queue, which nvme-vfio-pci does
+ * not see, and the driver cannot enforce the isolation; a device that
+ * obeyed them would fail this test whatever the driver does.
  */
 TEST_F(nvme_migration, isolation_admin)
 {
