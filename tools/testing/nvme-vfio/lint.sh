@@ -30,7 +30,7 @@ NVFIO_UNSIGNED=1 "$here/patches.sh" "$(cat "$tree/.nvfio-base")" "$repo" "$out/s
 	finding "the upstream series could not be emitted"
 # checkpatch runs spdxcheck.py with the python3 in PATH: use Debian's, which has ply.
 for p in "$out"/series/*.patch; do
-	case ${p##*/} in 0000-cover-letter.patch) continue ;; esac
+	case ${p##*/} in *-0000-cover-letter.patch) continue ;; esac
 	PATH=/usr/bin:$PATH "$tree/scripts/checkpatch.pl" --strict --quiet --no-summary \
 		--ignore "$ignore" "$p" > "$out/cp" 2>&1 ||
 		{ finding "checkpatch: ${p##*/}"; cat "$out/cp"; }

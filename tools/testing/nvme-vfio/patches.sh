@@ -70,11 +70,13 @@ done
 
 rm -rf "$outdir"
 mkdir -p "$outdir"
-# RFC while the series is tested on an emulated controller only
-git format-patch -q --cover-letter --thread --rfc \
+# RFC while the series is tested on an emulated controller only; the
+# changelog in series/cover-letter is that of this version
+version=2
+git format-patch -q --cover-letter --thread --rfc --reroll-count=$version \
 	-o "$outdir" base..HEAD
 # The cover letter's subject and blurb come from series/cover-letter.
-cover=$(ls "$outdir"/0000-*.patch)
+cover=$(ls "$outdir"/v$version-0000-*.patch)
 subject=$(head -n 1 "$series/cover-letter")
 blurb=$(tail -n +3 "$series/cover-letter")
 python3 - "$cover" "$subject" "$blurb" <<'PY'
