@@ -6,11 +6,11 @@
  * fault: walks a migration from VF A to VF B that takes every arc issuing a
  * Migration Send or Receive, and makes each of those commands fail once in
  * QEMU's NVMe model (over the VM's QMP port): with an NVMe status, or by
- * stalling it past the PF's admin timeout. Each time the ioctl must fail
- * with the errno the driver documents, the device must stay in the last
- * state it reached (in ERROR after a stall, which loses the controller's
- * state), no data fd may be left behind, the open data fds must
- * be disabled by VFIO_DEVICE_RESET, and then both VFs must migrate again.
+ * stalling it past the PF's admin timeout. Each time the ioctl must return
+ * what the driver documents, the device must be in the state it documents
+ * (the last it reached, or ERROR where the controller's state is lost),
+ * no data fd may be left behind, the open data fds must be disabled by
+ * VFIO_DEVICE_RESET, and then both VFs must migrate again.
  *
  * race: several threads per VF change the migration state at random,
  * reset the device, read and write the data fds, on every VF at once; then
@@ -27,13 +27,14 @@
  * arc and no reset leaves while the PF is gone (the harness binds it
  * again).
  *
- * usage: vfio_pci_nvme_stress_test fault -f FAULT [-c /dev/nvmeN -s SCID,SCID] BDF_A BDF_B
+ * usage: vfio_pci_nvme_stress_test fault -f FAULT -c /dev/nvmeN -s SCID,SCID BDF_A BDF_B
  *        vfio_pci_nvme_stress_test race [-i ITERATIONS] [-j THREADS] [-T SECONDS] [-x] BDF...
  *        vfio_pci_nvme_stress_test outlive BDF
  *        vfio_pci_nvme_stress_test pfgone BDF
  * FAULT: an NVMe status in hex (SCT and SC, as lm-fail-status takes it), or
- * "stall" (then -c names the PF's controller and -s the secondary
- * controllers of A and B, which the PF's reset takes offline).
+ * "stall". -c names the PF's controller and -s the secondary controllers of
+ * A and B, which the test brings back online after a stall's PF reset, or
+ * resumes after a Controller Not Suspended that the model did not mean.
  * Prints one PASS:/FAIL: line per case and STAT: lines.
  */
 #include <dirent.h>
@@ -86,7 +87,8 @@ static int count_fds(void)
  * One step of the migration the matrix walks: a state change or a data
  * size query of VF A (dev 0) or B (dev 1), with the Migration Send and
  * Receive commands it issues. A failed command fails the step, which leaves
- * the device in @fail_state, unless the step is @tolerant: the data size
+ * the device in @fail_state, the state before it (or ERROR, fault_expect()
+ * says when), unless the step is @tolerant: the data size
  * and PRE_COPY of a running controller go on without the state's size.
  * Only the first step of each arc gets faults (@inject).
  */
@@ -156,7 +158,7 @@ struct fault {
 	int status;
 	int err;		/* the errno the failed step returns */
 	const char *name;
-	const char *pf;		/* the PF's controller, for a stall */
+	const char *pf;		/* the PF's controller */
 	int scid[2];
 	int admin_timeout;
 };
@@ -273,13 +275,13 @@ static bool pf_wait_live(const char *pf)
 	return false;
 }
 
-/* Virtualization Management on the PF: action @act for controller @cntlid */
-static int virt_mgmt(const char *pf, int cntlid, int act, int rt, int nr)
+/* An admin command without data, through the PF's controller @pf */
+static int pf_admin(const char *pf, u8 opcode, u32 cdw10, u32 cdw11)
 {
 	struct nvme_admin_cmd c = {
-		.opcode = 0x1c,
-		.cdw10 = (u32)cntlid << 16 | rt << 8 | act,
-		.cdw11 = nr,
+		.opcode = opcode,
+		.cdw10 = cdw10,
+		.cdw11 = cdw11,
 	};
 	int fd, ret;
 
@@ -290,6 +292,12 @@ static int virt_mgmt(const char *pf, int cntlid, int act, int rt, int nr)
 	ret = ret < 0 ? -errno : ret;
 	close(fd);
 	return ret;
+}
+
+/* Virtualization Management on the PF: action @act for controller @cntlid */
+static int virt_mgmt(const char *pf, int cntlid, int act, int rt, int nr)
+{
+	return pf_admin(pf, 0x1c, (u32)cntlid << 16 | rt << 8 | act, nr);
 }
 
 /*
@@ -346,6 +354,145 @@ static bool clean_walk(struct walk *w, const char **why)
 	return true;
 }
 
+/* The outcome the driver documents for a step that failed */
+struct outcome {
+	int err;		/* the positive errno the step returns, or 0 */
+	u32 state;		/* the state it leaves the device in */
+	bool lied;		/* the model's controller stays suspended */
+};
+
+/*
+ * What the step returns when command @cmd fails with fault @f
+ * (Documentation/driver-api/vfio-pci-nvme.rst, "Failures"). Controller Not
+ * Suspended says the controller runs: the arc a Resume makes succeeds,
+ * though the model did not run the command and keeps the controller
+ * suspended; any other command fails with EIO, and loses the state of a
+ * suspended controller.
+ */
+static void fault_expect(const struct fault *f, const struct step *s, int cmd,
+			 struct outcome *o)
+{
+	o->err = f->err;
+	o->state = s->fail_state;
+	o->lied = false;
+	if (s->tolerant)
+		return;
+	/* A cancelled command loses the controller's state */
+	if (f->stall)
+		o->state = ERROR_STATE;
+	if (f->err != EALREADY)
+		return;
+	if (!strcmp(s->cmds[cmd], SEND_RESUME)) {
+		o->err = 0;
+		o->state = s->state;
+		o->lied = true;
+		return;
+	}
+	o->err = EIO;
+	if (s->fail_state != RUNNING && s->fail_state != PRE_COPY)
+		o->state = ERROR_STATE;
+}
+
+static void fail(const char **why, const char *reason)
+{
+	if (!*why)
+		*why = reason;
+}
+
+/* Check the outcome of step @s, which returned @ret */
+static void fault_check(struct walk *w, const struct step *s,
+			const struct outcome *o, int ret, const char **why)
+{
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	static char buf[128];
+	u32 state;
+
+	if (s->tolerant && ret)
+		fail(why, "a running controller's size is optional, yet the step failed");
+	if (!s->tolerant && ret != -o->err) {
+		snprintf(buf, sizeof(buf), "returned %s, expected %s",
+			 ret ? strerror(-ret) : "success",
+			 o->err ? strerror(o->err) : "success");
+		fail(why, buf);
+	}
+	if (mig_get(w->fds[s->dev], &state) || state != o->state)
+		fail(why, "not in the documented state");
+	/* A saving fd of the PRE_COPY states outlives a failed arc */
+	if (!s->tolerant && w->save_fd >= 0 && s->dev == 0 &&
+	    (o->state == PRE_COPY || o->state == PRE_COPY_P2P) &&
+	    ioctl(w->save_fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
+		fail(why, "the PRE_COPY data fd stopped working");
+}
+
+/*
+ * Bring both VFs back: the PF after a stall, the controller the model kept
+ * suspended (as the driver does, with a Resume through the PF), then a
+ * reset of each VF, which must end the migration and disable the data fds.
+ */
+static void fault_recover(struct walk *w, const struct fault *f,
+			  const struct step *s, const struct outcome *o,
+			  const char **why)
+{
+	u32 state;
+	u8 byte;
+	int i;
+
+	if (f->stall && !pf_recover(f))
+		fail(why, "the PF did not recover");
+	if (o->lied && pf_admin(f->pf, 0x41, 1, f->scid[s->dev]))
+		fail(why, "cannot resume the controller through the PF");
+	for (i = 0; i < 2; i++) {
+		if (dev_reset(w->fds[i]))
+			fail(why, "VFIO_DEVICE_RESET failed");
+		if (mig_get(w->fds[i], &state) || state != RUNNING)
+			fail(why, "not RUNNING after VFIO_DEVICE_RESET");
+	}
+	if (w->save_fd >= 0 &&
+	    (read(w->save_fd, &byte, 1) != -1 || errno != ENODEV))
+		fail(why, "the saving data fd works after the reset");
+	if (w->resume_fd >= 0 &&
+	    (write(w->resume_fd, &byte, 1) != -1 || errno != ENODEV))
+		fail(why, "the resuming data fd works after the reset");
+	close_walk(w);
+}
+
+/* Make command @cmd of step @s fail with @f, run the step, check the outcome */
+static void fault_inject(struct walk *w, const struct fault *f,
+			 const struct step *s, int cmd,
+			 const struct outcome *o, const char **why)
+{
+	int ret;
+
+	if (f->stall) {
+		qom_set("lm-stall-ms", f->admin_timeout * 1000L + 3000);
+	} else {
+		qom_set("lm-fail-status", f->status);
+		qom_set("lm-fail-nth", cmd + 1);
+	}
+	ret = run_step(w, s - steps);
+	if (f->stall)
+		qom_set("lm-stall-ms", 0);
+	else if (qom_get("lm-fail-nth"))
+		fail(why, "the command was not issued");
+	injected++;
+	fault_check(w, s, o, ret, why);
+}
+
+static void fault_report(const struct fault *f, const struct step *s, int cmd,
+			 const struct outcome *o, const char *why)
+{
+	const char *sep = why ? ": " : "";
+
+	if (s->tolerant)
+		report(!why, "fault: %s, %s, %s: tolerated%s%s", s->arc,
+		       s->cmds[cmd], f->name, sep, why ?: "");
+	else
+		report(!why, "fault: %s, %s, %s: %s in %s%s%s", s->arc,
+		       s->cmds[cmd], f->name,
+		       o->err ? strerror(o->err) : "success",
+		       state_name(o->state), sep, why ?: "");
+}
+
 /*
  * Fail command @cmd (0-based) of step @target once, then check the
  * outcome, reset both devices and walk the migration again.
@@ -355,85 +502,28 @@ static void fault_case(struct walk *w, const struct fault *f, int target,
 {
 	const struct step *s = &steps[target];
 	const char *why = NULL;
+	static char buf[128];
+	struct outcome o;
 	int fds0, ret, i;
-	struct vfio_precopy_info info = { .argsz = sizeof(info) };
-	u8 byte;
-	u32 state, fail_state = s->fail_state;
 
+	fault_expect(f, s, cmd, &o);
 	fds0 = count_fds();
-	for (i = 0; i < target; i++) {
+	for (i = 0; i < target && !why; i++) {
 		ret = run_step(w, i);
 		if (ret) {
-			report(false, "fault: %s, %s, %s: step %s before the fault failed: %s",
-			       s->arc, s->cmds[cmd], f->name, steps[i].arc,
-			       strerror(-ret));
-			goto recover;
+			snprintf(buf, sizeof(buf), "step %s before the fault failed: %s",
+				 steps[i].arc, strerror(-ret));
+			why = buf;
 		}
 	}
-
-	if (f->stall) {
-		qom_set("lm-stall-ms", f->admin_timeout * 1000L + 3000);
-	} else {
-		qom_set("lm-fail-status", f->status);
-		qom_set("lm-fail-nth", cmd + 1);
-	}
-	ret = run_step(w, target);
-	if (f->stall)
-		qom_set("lm-stall-ms", 0);
-	else if (qom_get("lm-fail-nth"))
-		why = "the command was not issued";
-	injected++;
-
-	/* A cancelled command of an arc loses the controller's state */
-	if (f->stall && !s->size && !s->tolerant)
-		fail_state = ERROR_STATE;
-	if (!why && s->tolerant && ret)
-		why = "a running controller's size is optional, yet the step failed";
-	if (!why && !s->tolerant && ret != -f->err) {
-		static char buf[128];
-
-		snprintf(buf, sizeof(buf), "returned %s, expected %s",
-			 ret ? strerror(-ret) : "success", strerror(f->err));
-		why = buf;
-	}
-	if (!why && (mig_get(w->fds[s->dev], &state) || state != fail_state))
-		why = "not in the documented state";
-	/* A saving fd of the PRE_COPY states outlives a failed arc */
-	if (!why && !s->tolerant && w->save_fd >= 0 && s->dev == 0 &&
-	    (fail_state == PRE_COPY || fail_state == PRE_COPY_P2P) &&
-	    ioctl(w->save_fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
-		why = "the PRE_COPY data fd stopped working";
-
-recover:
-	if (f->stall && !pf_recover(f) && !why)
-		why = "the PF did not recover";
-	for (i = 0; i < 2; i++) {
-		ret = dev_reset(w->fds[i]);
-		if (ret && !why)
-			why = "VFIO_DEVICE_RESET failed";
-		if (!why && (mig_get(w->fds[i], &state) || state != RUNNING))
-			why = "not RUNNING after VFIO_DEVICE_RESET";
-	}
-	/* The reset disabled the data fds */
-	if (!why && w->save_fd >= 0 &&
-	    (read(w->save_fd, &byte, 1) != -1 || errno != ENODEV))
-		why = "the saving data fd works after the reset";
-	if (!why && w->resume_fd >= 0 &&
-	    (write(w->resume_fd, &byte, 1) != -1 || errno != ENODEV))
-		why = "the resuming data fd works after the reset";
-	close_walk(w);
-	if (!why && count_fds() != fds0)
-		why = "file descriptors left behind";
+	if (!why)
+		fault_inject(w, f, s, cmd, &o, &why);
+	fault_recover(w, f, s, &o, &why);
+	if (count_fds() != fds0)
+		fail(&why, "file descriptors left behind");
 	if (!why)
 		clean_walk(w, &why);
-	if (s->tolerant)
-		report(!why, "fault: %s, %s, %s: tolerated%s%s", s->arc,
-		       s->cmds[cmd], f->name, why ? ": " : "", why ? why : "");
-	else
-		report(!why, "fault: %s, %s, %s: %s in %s%s%s", s->arc,
-		       s->cmds[cmd], f->name, strerror(f->err),
-		       state_name(fail_state), why ? ": " : "",
-		       why ? why : "");
+	fault_report(f, s, cmd, &o, why);
 }
 
 /* The negative errno each NVMe status maps to (include/linux/nvme-lm.h) */
@@ -454,51 +544,51 @@ static int status_errno(int status)
 	}
 }
 
+/* Parse the options of fault into @f; false if they are wrong */
+static bool fault_parse(int argc, char *argv[], int nr, struct fault *f)
+{
+	FILE *p;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "f:c:s:")) != -1) {
+		if (opt == 'f')
+			f->name = optarg;
+		else if (opt == 'c')
+			f->pf = optarg;
+		else if (opt != 's' ||
+			 sscanf(optarg, "%d,%d", &f->scid[0], &f->scid[1]) != 2)
+			return false;
+	}
+	if (!f->name || !f->pf || f->scid[1] < 0 || nr != 2)
+		return false;
+	f->stall = !strcmp(f->name, "stall");
+	if (!f->stall) {
+		f->status = strtol(f->name, NULL, 16);
+		f->err = -status_errno(f->status);
+		return true;
+	}
+	p = fopen("/sys/module/nvme_core/parameters/admin_timeout", "r");
+	VFIO_ASSERT_NOT_NULL(p);
+	opt = fscanf(p, "%d", &f->admin_timeout);
+	fclose(p);
+	VFIO_ASSERT_EQ(opt, 1);
+	/* Cancelled by the timeout, then by the PF's reset */
+	f->err = ECANCELED;
+	return true;
+}
+
 static int fault_main(int argc, char *argv[], char **bdfs, int nr)
 {
 	struct fault f = { .scid = { -1, -1 } };
 	struct vfio_pci_device *dev[2];
 	struct iommu *iommu;
 	struct walk w = { .save_fd = -1, .resume_fd = -1 };
-	const char *name = NULL;
-	int opt, i, c;
+	int i, c;
 	u64 t;
-	FILE *p;
 
-	while ((opt = getopt(argc, argv, "f:c:s:")) != -1) {
-		switch (opt) {
-		case 'f':
-			name = optarg;
-			break;
-		case 'c':
-			f.pf = optarg;
-			break;
-		case 's':
-			sscanf(optarg, "%d,%d", &f.scid[0], &f.scid[1]);
-			break;
-		default:
-			return KSFT_FAIL;
-		}
-	}
-	if (!name || nr != 2) {
-		fprintf(stderr, "usage: fault -f STATUS|stall [-c CTRL -s SCIDS] BDF_A BDF_B\n");
+	if (!fault_parse(argc, argv, nr, &f)) {
+		fprintf(stderr, "usage: fault -f STATUS|stall -c CTRL -s SCID,SCID BDF_A BDF_B\n");
 		return KSFT_FAIL;
-	}
-	f.name = name;
-	f.stall = !strcmp(name, "stall");
-	if (f.stall) {
-		VFIO_ASSERT_NOT_NULL(f.pf, "a stall needs -c\n");
-		VFIO_ASSERT_GE(f.scid[1], 0, "a stall needs -s\n");
-		p = fopen("/sys/module/nvme_core/parameters/admin_timeout", "r");
-		VFIO_ASSERT_NOT_NULL(p);
-		i = fscanf(p, "%d", &f.admin_timeout);
-		fclose(p);
-		VFIO_ASSERT_EQ(i, 1);
-		/* Cancelled by the timeout, then by the PF's reset */
-		f.err = ECANCELED;
-	} else {
-		f.status = strtol(name, NULL, 16);
-		f.err = -status_errno(f.status);
 	}
 
 	qmp_open();
@@ -518,7 +608,7 @@ static int fault_main(int argc, char *argv[], char **bdfs, int nr)
 		for (c = 0; c < (f.stall ? 1 : steps[i].ncmds); c++)
 			fault_case(&w, &f, i, c);
 	}
-	printf("# faults injected (%s): %d\n", name, injected);
+	printf("# faults injected (%s): %d\n", f.name, injected);
 	printf("# %d cases in %llu ms\n", cases, (unsigned long long)(now_ms() - t));
 
 	free(w.stream);
