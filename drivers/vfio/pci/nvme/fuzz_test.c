@@ -295,18 +295,67 @@ static void fuzz_set_crc(u8 *rec, size_t len)
 	put_unaligned_le32(~crc32c(~0, rec, n), rec + n);
 }
 
+/* The queues, the vendor state, or the header's free bytes */
+static void fuzz_mutate_opaque(struct fuzz_ctx *c)
+{
+	const size_t fixed = sizeof(struct nvme_ctrl_state_hdr) +
+			     sizeof(struct nvme_ctrl_state_v0);
+	size_t off = fixed, n;
+
+	if (off == c->state_len || fuzz_below(c, 4) == 0)
+		off = fuzz_below(c, 2) ?
+		      offsetof(struct nvme_ctrl_state_hdr, ver) :
+		      sizeof(struct nvme_ctrl_state_hdr) +
+		      offsetof(struct nvme_ctrl_state_v0, rsvd6);
+	n = min(c->state_len - off, 1 + fuzz_below(c, 8));
+	if (off >= fixed)
+		off += fuzz_below(c, c->state_len - off - n + 1);
+	fuzz_fill(c, c->buf + STATE + off, n);
+}
+
+/* Move a few dwords between the NVMe and the vendor specific sections */
+static void fuzz_mutate_sections(struct fuzz_ctx *c,
+				 struct nvme_ctrl_state_hdr *h)
+{
+	size_t css = get_unaligned_le64(h->nvmecss);
+	size_t vss = get_unaligned_le64(h->vss);
+	size_t n = 1 + fuzz_below(c, 4);
+
+	if (fuzz_below(c, 2) && css >= n) {
+		css -= n;
+		vss += n;
+	} else if (vss >= n) {
+		css += n;
+		vss -= n;
+	}
+	put_unaligned_le64(css, h->nvmecss);
+	put_unaligned_le64(vss, h->vss);
+}
+
+/* Queue counts that fill the NVMe section, or overflow it by one */
+static void fuzz_mutate_queues(struct fuzz_ctx *c,
+			       struct nvme_ctrl_state_hdr *h)
+{
+	struct nvme_ctrl_state_v0 *v0 = (void *)(h + 1);
+	size_t css = get_unaligned_le64(h->nvmecss);
+	size_t limit, n, sq;
+
+	limit = (css * 4 - min(css * 4, sizeof(*v0))) /
+		sizeof(struct nvme_iosq_state);
+	n = limit + 1 - fuzz_below(c, 2);
+	sq = fuzz_below(c, n + 1);
+	v0->niosq = cpu_to_le16(min(sq, U16_MAX));
+	v0->niocq = cpu_to_le16(min(n - sq, U16_MAX));
+}
+
 /* Round 1, on c->buf: one mutation that keeps the layout of the base */
 static void fuzz_mutate_field(struct fuzz_ctx *c)
 {
 	struct nvme_ctrl_state_hdr *h = (void *)(c->buf + STATE);
-	struct nvme_ctrl_state_v0 *v0 = (void *)(h + 1);
 	struct nvmevf_compat *cp = (void *)(c->buf + COMPAT);
 	size_t nr_fields = ARRAY_SIZE(fuzz_fields) -
 			   (c->ext ? 0 : FUZZ_EXT_FIELDS);
-	size_t css = get_unaligned_le64(h->nvmecss);
-	size_t vss = get_unaligned_le64(h->vss);
 	const struct fuzz_field *f;
-	size_t off, n, limit;
 	int m = fuzz_below(c, FM_COUNT);
 
 	fuzz_note(c, 'F', m);
@@ -316,15 +365,7 @@ static void fuzz_mutate_field(struct fuzz_ctx *c)
 		fuzz_field_value(c, c->buf + fuzz_field_off(c, f), f->size);
 		break;
 	case FM_OPAQUE:
-		/* The queues, the vendor state, or the header's free bytes */
-		off = sizeof(*h) + sizeof(*v0);
-		if (off == c->state_len || fuzz_below(c, 4) == 0)
-			off = fuzz_below(c, 2) ? offsetof(typeof(*h), ver) :
-			      sizeof(*h) + offsetof(typeof(*v0), rsvd6);
-		n = min(c->state_len - off, 1 + fuzz_below(c, 8));
-		if (off >= sizeof(*h) + sizeof(*v0))
-			off += fuzz_below(c, c->state_len - off - n + 1);
-		fuzz_fill(c, c->buf + STATE + off, n);
+		fuzz_mutate_opaque(c);
 		break;
 	case FM_UUID:
 		uuid_copy(&cp->vendor_uuid,
@@ -336,24 +377,10 @@ static void fuzz_mutate_field(struct fuzz_ctx *c)
 				   &cp->state_size);
 		break;
 	case FM_SECTIONS:
-		n = 1 + fuzz_below(c, 4);
-		if (fuzz_below(c, 2) && css >= n) {
-			css -= n;
-			vss += n;
-		} else if (vss >= n) {
-			css += n;
-			vss -= n;
-		}
-		put_unaligned_le64(css, h->nvmecss);
-		put_unaligned_le64(vss, h->vss);
+		fuzz_mutate_sections(c, h);
 		break;
 	case FM_QUEUES:
-		limit = (css * 4 - min(css * 4, sizeof(*v0))) /
-			sizeof(struct nvme_iosq_state);
-		n = limit + 1 - fuzz_below(c, 2);
-		off = fuzz_below(c, n + 1);
-		v0->niosq = cpu_to_le16(min(off, U16_MAX));
-		v0->niocq = cpu_to_le16(min(n - off, U16_MAX));
+		fuzz_mutate_queues(c, h);
 		break;
 	default:
 		h->csattr = fuzz_rand(c);
@@ -395,45 +422,16 @@ static void fuzz_set_length(struct fuzz_ctx *c, size_t at)
 			   c->buf + at);
 }
 
-/* Round 2, on c->buf: one mutation of the raw bytes */
-static void fuzz_mutate_raw(struct fuzz_ctx *c)
+/*
+ * Round 2, mutation @m of the record framing at @at: a length, a CRC, the
+ * compatibility record moved or doubled, or a run of bytes moved
+ */
+static void fuzz_mutate_records(struct fuzz_ctx *c, int m, size_t at)
 {
 	const size_t rec_len = sizeof(struct nvmevf_compat_rec);
-	size_t at, n, i;
-	int m = fuzz_below(c, RM_COUNT);
-	u8 bytes[16];
+	size_t n;
 
-	fuzz_note(c, 'R', m);
-	if (!c->len)
-		m = RM_EXTEND;
-	at = fuzz_below(c, c->len);
 	switch (m) {
-	case RM_FLIP:
-		for (i = fuzz_below(c, 8); i < 8; i++)
-			c->buf[fuzz_below(c, c->len)] ^= BIT(fuzz_below(c, 8));
-		break;
-	case RM_BYTES:
-		for (i = fuzz_below(c, 4); i < 4; i++)
-			c->buf[fuzz_below(c, c->len)] = fuzz_rand(c);
-		break;
-	case RM_TRUNCATE:
-		c->len = at;
-		break;
-	case RM_EXTEND:
-		n = 1 + fuzz_below(c, sizeof(bytes));
-		fuzz_fill(c, bytes, n);
-		if (fuzz_room(c, n))
-			fuzz_insert(c, c->len, bytes, n);
-		break;
-	case RM_INSERT:
-		n = 1 + fuzz_below(c, sizeof(bytes));
-		fuzz_fill(c, bytes, n);
-		if (fuzz_room(c, n))
-			fuzz_insert(c, at, bytes, n);
-		break;
-	case RM_DELETE:
-		fuzz_delete(c, at, 1 + fuzz_below(c, min(c->len - at, 16)));
-		break;
 	case RM_LENGTH:
 		at = fuzz_below(c, 2) ? COMPAT_REC : STATE_REC;
 		at += offsetof(struct nvmevf_rec_hdr, length);
@@ -464,6 +462,47 @@ static void fuzz_mutate_raw(struct fuzz_ctx *c)
 		memcpy(c->tmp, c->buf + at, n);
 		fuzz_delete(c, at, n);
 		fuzz_insert(c, fuzz_below(c, c->len + 1), c->tmp, n);
+		break;
+	}
+}
+
+/* Round 2, on c->buf: one mutation of the raw bytes */
+static void fuzz_mutate_raw(struct fuzz_ctx *c)
+{
+	size_t at, n, i;
+	int m = fuzz_below(c, RM_COUNT);
+	u8 bytes[16];
+
+	fuzz_note(c, 'R', m);
+	if (!c->len)
+		m = RM_EXTEND;
+	at = fuzz_below(c, c->len);
+	switch (m) {
+	case RM_FLIP:
+		for (i = fuzz_below(c, 8); i < 8; i++)
+			c->buf[fuzz_below(c, c->len)] ^= BIT(fuzz_below(c, 8));
+		break;
+	case RM_BYTES:
+		for (i = fuzz_below(c, 4); i < 4; i++)
+			c->buf[fuzz_below(c, c->len)] = fuzz_rand(c);
+		break;
+	case RM_TRUNCATE:
+		c->len = at;
+		break;
+	case RM_EXTEND:
+		at = c->len;
+		fallthrough;
+	case RM_INSERT:
+		n = 1 + fuzz_below(c, sizeof(bytes));
+		fuzz_fill(c, bytes, n);
+		if (fuzz_room(c, n))
+			fuzz_insert(c, at, bytes, n);
+		break;
+	case RM_DELETE:
+		fuzz_delete(c, at, 1 + fuzz_below(c, min(c->len - at, 16)));
+		break;
+	default:
+		fuzz_mutate_records(c, m, at);
 		break;
 	}
 }
@@ -608,13 +647,10 @@ static int fuzz_feed(struct fuzz_ctx *c)
 	return nvmevf_stream_finish(&c->p);
 }
 
-/* Mutate, feed and judge stream @i of the base; false on a failure */
-static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
+/* Make stream @i of the base in c->buf, and the limit it is parsed with */
+static void fuzz_make(struct fuzz_ctx *c, u64 seed, u32 i)
 {
-	struct nvmevf_stream_parser *p = &c->p;
-	struct fuzz_verdict v;
-	bool valid;
-	int n, ret;
+	int n;
 
 	c->rng = seed + i;
 	c->desc_len = 0;
@@ -644,12 +680,16 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 		fuzz_set_crc(c->buf + c->ext_off, c->base_len - c->ext_off);
 	for (n = fuzz_below(c, 4); n > 0; n--)
 		fuzz_mutate_raw(c);
-	valid = fuzz_model(c, c->buf, c->len, &v);
+}
 
-	nvmevf_stream_parser_init(p, NULL, &c->dst, c->max_state);
-	ret = fuzz_feed(c);
-	c->tried++;
-	c->largest_state = max(c->largest_state, p->state_len);
+/*
+ * Judge what the parser made of stream @i, which fuzz_feed() ended with
+ * @ret, against the oracle's verdict @v; false on a failure
+ */
+static bool fuzz_judge(struct kunit *test, struct fuzz_ctx *c, u32 i,
+		       bool valid, const struct fuzz_verdict *v, int ret)
+{
+	const struct nvmevf_stream_parser *p = &c->p;
 
 	if (p->state_len > c->max_state) {
 		KUNIT_FAIL(test,
@@ -661,9 +701,9 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 		c->accepted++;
 		if (c->len != c->base_len || memcmp(c->buf, c->base, c->len))
 			c->accepted_mutated++;
-		if (ret || p->state_len != v.state_len ||
-		    memcmp(p->state, c->buf + v.state_off, v.state_len) ||
-		    p->fmt.csvi != 2 || p->fmt.csuuidi != v.csuuidi) {
+		if (ret || p->state_len != v->state_len ||
+		    memcmp(p->state, c->buf + v->state_off, v->state_len) ||
+		    p->fmt.csvi != 2 || p->fmt.csuuidi != v->csuuidi) {
 			KUNIT_FAIL(test,
 				   "stream %u (%s): a valid stream was not taken as it is: %d (reason %d)",
 				   i, c->desc, ret, p->status.err);
@@ -680,19 +720,34 @@ static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 		}
 		c->reasons[p->status.err]++;
 	}
-	nvmevf_stream_parser_free(p);
 	return true;
 }
 
-static void nvmevf_fuzz_parser(struct kunit *test)
+/* Mutate, feed and judge stream @i of the base; false on a failure */
+static bool fuzz_one(struct kunit *test, struct fuzz_ctx *c, u64 seed, u32 i)
 {
-	struct fuzz_ctx *c;
+	struct fuzz_verdict v;
+	bool valid;
+	int ret;
+
+	fuzz_make(c, seed, i);
+	valid = fuzz_model(c, c->buf, c->len, &v);
+	nvmevf_stream_parser_init(&c->p, NULL, &c->dst, c->max_state);
+	ret = fuzz_feed(c);
+	c->tried++;
+	c->largest_state = max(c->largest_state, c->p.state_len);
+	if (!fuzz_judge(test, c, i, valid, &v, ret))
+		return false;
+	nvmevf_stream_parser_free(&c->p);
+	return true;
+}
+
+/* The context, with buffers for the largest stream any base makes */
+static struct fuzz_ctx *fuzz_alloc(struct kunit *test)
+{
 	const struct fuzz_base *b;
-	struct nvme_lm_fmt fmt;
 	size_t len, max_len = 0;
-	u8 *state, *s;
-	u32 i, r;
-	u64 t;
+	struct fuzz_ctx *c;
 
 	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, c);
@@ -708,36 +763,56 @@ static void nvmevf_fuzz_parser(struct kunit *test)
 	c->buf = kunit_kzalloc(test, c->cap, GFP_KERNEL);
 	c->tmp = kunit_kzalloc(test, c->cap, GFP_KERNEL);
 	KUNIT_ASSERT_TRUE(test, c->base && c->buf && c->tmp);
+	return c;
+}
+
+/* Save the stream of base @b, then fuzz it; false on a failure */
+static bool fuzz_run_base(struct kunit *test, struct fuzz_ctx *c,
+			  const struct fuzz_base *b)
+{
+	struct nvme_lm_fmt fmt = { .csvi = 1, .csuuidi = b->vendor_len ? 1 : 0 };
+	u8 *state, *s;
+	u32 i;
+
+	state = nvmevf_test_state(test, b->niosq, b->niocq, b->vendor_len,
+				  &c->state_len);
+	s = nvmevf_test_stream(test, &c->src, &fmt, state, c->state_len,
+			       &c->ext_off);
+	memcpy(c->base, s, c->ext_off);
+	c->ext = b->ext;
+	c->base_len = c->ext_off;
+	if (b->ext)
+		c->base_len += nvmevf_test_put_ext(c->base + c->ext_off,
+						   FUZZ_EXT_TYPE,
+						   NVMEVF_REC_SKIPPABLE,
+						   b->ext_len);
+	for (i = 0; i < FUZZ_STREAMS; i++) {
+		if (!fuzz_one(test, c, fuzz_seed +
+			      ((u64)(b - fuzz_bases) << 32), i)) {
+			kunit_info(test, "base: %s, seed %#llx\n", b->name,
+				   fuzz_seed);
+			nvmevf_stream_parser_free(&c->p);
+			return false;
+		}
+		if (!(i % 1024))
+			cond_resched();
+	}
+	return true;
+}
+
+static void nvmevf_fuzz_parser(struct kunit *test)
+{
+	struct fuzz_ctx *c = fuzz_alloc(test);
+	const struct fuzz_base *b;
+	u32 r;
+	u64 t;
 
 	kunit_info(test, "seed %#llx (module parameter fuzz_seed), %u streams from each of %zu bases\n",
 		   fuzz_seed, FUZZ_STREAMS, ARRAY_SIZE(fuzz_bases));
 	t = ktime_get_ns();
 	for (b = fuzz_bases; b < fuzz_bases + ARRAY_SIZE(fuzz_bases); b++) {
-		fmt.csvi = 1;
-		fmt.csuuidi = b->vendor_len ? 1 : 0;
-		state = nvmevf_test_state(test, b->niosq, b->niocq,
-					  b->vendor_len, &c->state_len);
-		s = nvmevf_test_stream(test, &c->src, &fmt, state,
-				       c->state_len, &c->ext_off);
-		memcpy(c->base, s, c->ext_off);
-		c->ext = b->ext;
-		c->base_len = c->ext_off;
-		if (b->ext)
-			c->base_len += nvmevf_test_put_ext(c->base + c->ext_off,
-							   FUZZ_EXT_TYPE,
-							   NVMEVF_REC_SKIPPABLE,
-							   b->ext_len);
-		for (i = 0; i < FUZZ_STREAMS; i++) {
-			if (!fuzz_one(test, c, fuzz_seed +
-				      ((u64)(b - fuzz_bases) << 32), i)) {
-				kunit_info(test, "base: %s, seed %#llx\n",
-					   b->name, fuzz_seed);
-				nvmevf_stream_parser_free(&c->p);
-				return;
-			}
-			if (!(i % 1024))
-				cond_resched();
-		}
+		if (!fuzz_run_base(test, c, b))
+			return;
 	}
 
 	kunit_info(test, "%u streams in %llu ms\n", c->tried,

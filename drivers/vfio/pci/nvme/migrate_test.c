@@ -395,6 +395,30 @@ static void nvmevf_fsm_save_resume(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, pf->suspended);
 }
 
+/*
+ * Read the initial bytes of PRE_COPY data fd @f into @buf in two reads,
+ * which VFIO_MIG_GET_PRECOPY_INFO must count down to 0
+ */
+static void read_initial_bytes(struct kunit *test, struct file *f, u8 *buf)
+{
+	struct nvmevf_fake_pf *pf = test->priv;
+	size_t compat = sizeof(struct nvmevf_compat_rec);
+	struct vfio_precopy_info info;
+
+	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.initial_bytes, compat);
+	KUNIT_EXPECT_EQ(test, info.dirty_bytes, 0);
+
+	KUNIT_ASSERT_EQ(test, read_fd(test, f, buf, 10, 10), 10);
+	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.initial_bytes, compat - 10);
+	KUNIT_ASSERT_EQ(test, read_fd(test, f, buf + 10, PAGE_SIZE - 10, 1000),
+			compat - 10);
+	KUNIT_EXPECT_EQ(test, f->f_op->read(f, pf->ubuf, 10, NULL), -ENOMSG);
+	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.initial_bytes, 0);
+}
+
 static void nvmevf_fsm_precopy(struct kunit *test)
 {
 	struct nvmevf_pci_core_device *src = fake_device(test, "nvmevf-src");
@@ -421,18 +445,7 @@ static void nvmevf_fsm_precopy(struct kunit *test)
 	f = set_mig_state(src, VFIO_DEVICE_STATE_PRE_COPY);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f);
 	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_SUSPEND], 0);
-	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
-	KUNIT_EXPECT_EQ(test, info.initial_bytes, compat);
-	KUNIT_EXPECT_EQ(test, info.dirty_bytes, 0);
-
-	KUNIT_ASSERT_EQ(test, read_fd(test, f, buf, 10, 10), 10);
-	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
-	KUNIT_EXPECT_EQ(test, info.initial_bytes, compat - 10);
-	KUNIT_ASSERT_EQ(test, read_fd(test, f, buf + 10, PAGE_SIZE - 10, 1000),
-			compat - 10);
-	KUNIT_EXPECT_EQ(test, f->f_op->read(f, pf->ubuf, 10, NULL), -ENOMSG);
-	KUNIT_ASSERT_EQ(test, precopy_info(test, f, &info), 0);
-	KUNIT_EXPECT_EQ(test, info.initial_bytes, 0);
+	read_initial_bytes(test, f, buf);
 	/* The size is unknown while the controller runs */
 	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + sizeof(struct nvmevf_rec_hdr) + 8),
 			0);

@@ -423,18 +423,68 @@ static long div_up(size_t a, size_t b)
 	return (a + b - 1) / b;
 }
 
-static void run_count(const struct opts *o, struct pair *p, int queues,
-		      struct result *r)
+/*
+ * The commands of ten migrations, through the driver alone, as QEMU counts
+ * them; and the fewest that move @r's state: Suspend, the state read and
+ * loaded in chunks, Resume.
+ */
+static void count_commands(const struct opts *o, struct pair *p,
+			   struct result *r)
 {
-	u64 *t[NR_COLS], sample[NR_COLS], send0, recv0;
-	struct dma_region qmem = {};
-	int i, c, csvi, csuuidi, src, dst;
-	size_t len;
+	u64 sample[NR_COLS], send0, recv0;
+	int i;
+
+	send0 = qom_get("lm-send-count");
+	recv0 = qom_get("lm-recv-count");
+	for (i = 0; i < 10; i++)
+		migrate(p, sample, NULL);
+	r->sends = (qom_get("lm-send-count") - send0) / 10.0;
+	r->recvs = (qom_get("lm-recv-count") - recv0) / 10.0;
+	r->min_cmds = 2 + 2 * div_up(r->state, o->chunk);
+}
+
+/*
+ * Each migration through the driver is followed by the floor on the
+ * same controllers, the state moving back. The floor leaves the
+ * driver's source running and its destination suspended: commands
+ * outside the timing put them back as the driver left them.
+ */
+static void time_migrations(const struct opts *o, struct pair *p,
+			    struct result *r, int csvi, int csuuidi)
+{
+	u64 *t[NR_COLS], sample[NR_COLS];
+	int i, c, src, dst;
 
 	for (c = 0; c < NR_COLS; c++) {
 		t[c] = calloc(o->reps, sizeof(u64));
 		VFIO_ASSERT_NOT_NULL(t[c]);
 	}
+	for (i = 0; i < o->reps; i++) {
+		migrate(p, sample, NULL);
+		src = o->scid[p->src];
+		dst = o->scid[!p->src];
+		floor_migrate(o, src, dst, p->stream, r->state, csvi, csuuidi,
+			      sample);
+		if (pf_resume(src) || pf_suspend(dst))
+			die("putting the controllers back", EIO);
+		for (c = 0; c < NR_COLS; c++)
+			t[c][i] = sample[c];
+	}
+	for (c = 0; c < NR_COLS; c++) {
+		r->col[c] = stats_of(t[c], o->reps);
+		free(t[c]);
+	}
+}
+
+/* Measure the migrations of @p with @queues I/O queue pairs into @r */
+static void run_count(const struct opts *o, struct pair *p, int queues,
+		      struct result *r)
+{
+	struct dma_region qmem = {};
+	u64 sample[NR_COLS];
+	int i, csvi, csuuidi;
+	size_t len;
+
 	if (queues > 1)
 		map_region(&qmem, pow2_at_least((size_t)2 * (queues - 1) * PAGE));
 
@@ -452,37 +502,8 @@ static void run_count(const struct opts *o, struct pair *p, int queues,
 	r->queues = queues;
 	r->state = len - STREAM_OVERHEAD;
 
-	/* The commands of ten migrations, through the driver alone */
-	send0 = qom_get("lm-send-count");
-	recv0 = qom_get("lm-recv-count");
-	for (i = 0; i < 10; i++)
-		migrate(p, sample, NULL);
-	r->sends = (qom_get("lm-send-count") - send0) / 10.0;
-	r->recvs = (qom_get("lm-recv-count") - recv0) / 10.0;
-	/* Suspend, the state read and loaded in chunks, Resume */
-	r->min_cmds = 2 + 2 * div_up(r->state, o->chunk);
-
-	/*
-	 * Each migration through the driver is followed by the floor on the
-	 * same controllers, the state moving back. The floor leaves the
-	 * driver's source running and its destination suspended: commands
-	 * outside the timing put them back as the driver left them.
-	 */
-	for (i = 0; i < o->reps; i++) {
-		migrate(p, sample, NULL);
-		src = o->scid[p->src];
-		dst = o->scid[!p->src];
-		floor_migrate(o, src, dst, p->stream, r->state, csvi, csuuidi,
-			      sample);
-		if (pf_resume(src) || pf_suspend(dst))
-			die("putting the controllers back", EIO);
-		for (c = 0; c < NR_COLS; c++)
-			t[c][i] = sample[c];
-	}
-	for (c = 0; c < NR_COLS; c++) {
-		r->col[c] = stats_of(t[c], o->reps);
-		free(t[c]);
-	}
+	count_commands(o, p, r);
+	time_migrations(o, p, r, csvi, csuuidi);
 
 	/* The kernel memory one more migration holds */
 	migrate(p, sample, r);
@@ -556,12 +577,11 @@ static void print_stats(FILE *f, const char *name, struct stats s,
 		name, s.median, s.p10, s.p90, end);
 }
 
-static void report(const struct opts *o, const struct result *res, int n,
-		   int npairs, double conc, double seq)
+/* The figures as a table on stdout */
+static void print_table(const struct opts *o, const struct result *res, int n,
+			int npairs, double conc, double seq)
 {
-	char path[512];
 	const struct result *r;
-	FILE *f;
 	int i, a;
 
 	printf("# migration of VF A to VF B and back, %d times per row; ms: median [p10, p90]\n",
@@ -591,32 +611,51 @@ static void report(const struct opts *o, const struct result *res, int n,
 		       npairs, conc, seq, conc / seq);
 	if (!cgroup[0])
 		printf("# no memory cgroup of this process' own: memory not measured\n");
+}
 
-	if (!o->out)
-		return;
+/* The figures of one queue count, @r, as a JSON object */
+static void print_json_count(FILE *f, const struct result *r, const char *end)
+{
+	int a;
+
+	fprintf(f, "  {\"queues\": %d, \"state_bytes\": %zu, ", r->queues,
+		r->state);
+	for (a = 0; a < NR_COLS; a++)
+		print_stats(f, col_names[a], r->col[a], ", ");
+	fprintf(f, "\"ratio\": %.4f, \"sends_per_migration\": %.2f, ",
+		r->col[DRIVER].median / r->col[FLOOR].median, r->sends);
+	fprintf(f, "\"receives_per_migration\": %.2f, \"minimum_commands\": %ld, ",
+		r->recvs, r->min_cmds);
+	fprintf(f, "\"memory_source_bytes\": %ld, ", r->mem_src);
+	fprintf(f, "\"memory_destination_bytes\": %ld, ", r->mem_dst);
+	fprintf(f, "\"memory_after_bytes\": %ld}%s\n", r->mem_after, end);
+}
+
+/* The figures as JSON, into the file of -o */
+static void write_json(const struct opts *o, const struct result *res, int n,
+		       int npairs, double conc, double seq)
+{
+	FILE *f;
+	int i;
+
 	f = fopen(o->out, "w");
 	VFIO_ASSERT_NOT_NULL(f);
 	fprintf(f, "{\"reps\": %d, \"chunk_bytes\": %zu, \"counts\": [\n",
 		o->reps, o->chunk);
-	for (i = 0; i < n; i++) {
-		r = &res[i];
-		fprintf(f, "  {\"queues\": %d, \"state_bytes\": %zu, ", r->queues,
-			r->state);
-		for (a = 0; a < NR_COLS; a++)
-			print_stats(f, col_names[a], r->col[a], ", ");
-		fprintf(f, "\"ratio\": %.4f, \"sends_per_migration\": %.2f, ",
-			r->col[DRIVER].median / r->col[FLOOR].median, r->sends);
-		fprintf(f, "\"receives_per_migration\": %.2f, \"minimum_commands\": %ld, ",
-			r->recvs, r->min_cmds);
-		fprintf(f, "\"memory_source_bytes\": %ld, ", r->mem_src);
-		fprintf(f, "\"memory_destination_bytes\": %ld, ", r->mem_dst);
-		fprintf(f, "\"memory_after_bytes\": %ld}%s\n", r->mem_after,
-			i + 1 < n ? "," : "");
-	}
+	for (i = 0; i < n; i++)
+		print_json_count(f, &res[i], i + 1 < n ? "," : "");
 	fprintf(f, "], \"concurrent\": {\"pairs\": %d, ", npairs);
 	fprintf(f, "\"at_once_ms\": %.3f, \"one_by_one_ms\": %.3f}}\n",
 		conc, seq);
 	fclose(f);
+}
+
+/* The driver's and the floor's downtimes per queue count, for gnuplot */
+static void write_dat(const struct opts *o, const struct result *res, int n)
+{
+	char path[512];
+	FILE *f;
+	int i;
 
 	snprintf(path, sizeof(path), "%s.dat", o->out);
 	f = fopen(path, "w");
@@ -632,6 +671,16 @@ static void report(const struct opts *o, const struct result *res, int n,
 	fclose(f);
 }
 
+static void report(const struct opts *o, const struct result *res, int n,
+		   int npairs, double conc, double seq)
+{
+	print_table(o, res, n, npairs, conc, seq);
+	if (!o->out)
+		return;
+	write_json(o, res, n, npairs, conc, seq);
+	write_dat(o, res, n);
+}
+
 static void print_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s -p /dev/nvmeN -s SCID_A,SCID_B -c CHUNK\n",
@@ -640,65 +689,61 @@ static void print_usage(const char *prog)
 	exit(2);
 }
 
-int main(int argc, char *argv[])
+/* The options before the BDFs, which vfio_selftests_get_bdfs() took off */
+static void parse_opts(int argc, char *argv[], struct opts *o)
 {
-	struct opts o = { .reps = 50, .counts = { 1 }, .ncounts = 1 };
-	struct result res[MAX_COUNTS];
-	struct pair *pairs;
-	double conc = 0, seq = 0;
-	char **bdfs, *tok, *save;
-	int nbdfs, npairs, i, opt;
+	char *tok, *save;
+	int opt;
 
-	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nbdfs);
 	while ((opt = getopt(argc, argv, "p:s:c:q:r:o:")) != -1) {
 		switch (opt) {
 		case 'p':
-			o.pf = optarg;
+			o->pf = optarg;
 			break;
 		case 's':
-			if (sscanf(optarg, "%d,%d", &o.scid[0], &o.scid[1]) != 2)
+			if (sscanf(optarg, "%d,%d", &o->scid[0], &o->scid[1]) != 2)
 				print_usage(argv[0]);
 			break;
 		case 'c':
-			o.chunk = strtoul(optarg, NULL, 0);
+			o->chunk = strtoul(optarg, NULL, 0);
 			break;
 		case 'q':
-			o.ncounts = 0;
+			o->ncounts = 0;
 			for (tok = strtok_r(optarg, ",", &save);
-			     tok && o.ncounts < MAX_COUNTS;
+			     tok && o->ncounts < MAX_COUNTS;
 			     tok = strtok_r(NULL, ",", &save))
-				o.counts[o.ncounts++] = atoi(tok);
+				o->counts[o->ncounts++] = atoi(tok);
 			break;
 		case 'r':
-			o.reps = atoi(optarg);
+			o->reps = atoi(optarg);
 			break;
 		case 'o':
-			o.out = optarg;
+			o->out = optarg;
 			break;
 		default:
 			print_usage(argv[0]);
 		}
 	}
-	npairs = nbdfs / 2;
-	/* Run bare, as the kselftest runner does, the benchmark skips */
-	if (!o.pf || nbdfs < 2) {
-		fprintf(stderr, "bench: no PF (-p) or fewer than two VFs: nothing to measure\n");
-		return KSFT_SKIP;
-	}
-	if (!o.scid[0] || !o.scid[1] || o.chunk < 512 || o.chunk % 4 ||
-	    o.reps < 10 || nbdfs % 2 || npairs > MAX_PAIRS)
-		print_usage(argv[0]);
-	for (i = 0; i < o.ncounts; i++)
-		if (o.counts[i] < 1)
-			print_usage(argv[0]);
+}
 
-	pf_fd = open(o.pf, O_RDWR);
-	if (pf_fd < 0)
-		die(o.pf, errno);
-	qmp_open();
-	memcg_find();
-	iommu = iommu_init(MODE_IOMMUFD);
-	iovas = iova_allocator_init(iommu);
+/* Exit with the usage unless @o and the @nbdfs VFs make a benchmark */
+static void check_opts(const struct opts *o, int nbdfs, const char *prog)
+{
+	int i;
+
+	if (!o->scid[0] || !o->scid[1] || o->chunk < 512 || o->chunk % 4 ||
+	    o->reps < 10 || nbdfs % 2 || nbdfs / 2 > MAX_PAIRS)
+		print_usage(prog);
+	for (i = 0; i < o->ncounts; i++)
+		if (o->counts[i] < 1)
+			print_usage(prog);
+}
+
+/* Open the @npairs pairs of VFs in @bdfs, each with its stream and driver memory */
+static struct pair *open_pairs(char **bdfs, int npairs)
+{
+	struct pair *pairs;
+	int i;
 
 	pairs = calloc(npairs, sizeof(*pairs));
 	VFIO_ASSERT_NOT_NULL(pairs);
@@ -709,6 +754,62 @@ int main(int argc, char *argv[])
 		VFIO_ASSERT_NOT_NULL(pairs[i].stream);
 		map_region(&pairs[i].drv.mem, SZ_1M);
 	}
+	return pairs;
+}
+
+static void close_pairs(struct pair *pairs, int npairs)
+{
+	int i;
+
+	for (i = npairs - 1; i >= 0; i--) {
+		vfio_pci_device_cleanup(pairs[i].dev[1]);
+		vfio_pci_device_cleanup(pairs[i].dev[0]);
+		free(pairs[i].stream);
+	}
+	free(pairs);
+}
+
+/* The pairs, each afresh with one I/O queue pair, at once and one by one */
+static void run_concurrent(struct pair *pairs, int npairs, double *conc,
+			   double *seq)
+{
+	int i;
+
+	for (i = 0; i < npairs; i++) {
+		pairs[i].src = 0;
+		enable_queues(&pairs[i], NULL, 1);
+		set_state(pairs[i].dev[1], STOP, NULL);
+	}
+	run_pairs(pairs, npairs, 10, conc, seq);
+}
+
+int main(int argc, char *argv[])
+{
+	struct opts o = { .reps = 50, .counts = { 1 }, .ncounts = 1 };
+	struct result res[MAX_COUNTS];
+	double conc = 0, seq = 0;
+	struct pair *pairs;
+	int nbdfs, npairs, i;
+	char **bdfs;
+
+	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nbdfs);
+	parse_opts(argc, argv, &o);
+	npairs = nbdfs / 2;
+	/* Run bare, as the kselftest runner does, the benchmark skips */
+	if (!o.pf || nbdfs < 2) {
+		fprintf(stderr, "bench: no PF (-p) or fewer than two VFs: nothing to measure\n");
+		return KSFT_SKIP;
+	}
+	check_opts(&o, nbdfs, argv[0]);
+
+	pf_fd = open(o.pf, O_RDWR);
+	if (pf_fd < 0)
+		die(o.pf, errno);
+	qmp_open();
+	memcg_find();
+	iommu = iommu_init(MODE_IOMMUFD);
+	iovas = iova_allocator_init(iommu);
+	pairs = open_pairs(bdfs, npairs);
 
 	for (i = 0; i < o.ncounts; i++) {
 		run_count(&o, &pairs[0], o.counts[i], &res[i]);
@@ -718,23 +819,12 @@ int main(int argc, char *argv[])
 		fflush(stdout);
 	}
 
-	if (npairs > 1) {
-		for (i = 0; i < npairs; i++) {
-			pairs[i].src = 0;
-			enable_queues(&pairs[i], NULL, 1);
-			set_state(pairs[i].dev[1], STOP, NULL);
-		}
-		run_pairs(pairs, npairs, 10, &conc, &seq);
-	}
+	if (npairs > 1)
+		run_concurrent(pairs, npairs, &conc, &seq);
 
 	report(&o, res, o.ncounts, npairs, conc, seq);
 
-	for (i = npairs - 1; i >= 0; i--) {
-		vfio_pci_device_cleanup(pairs[i].dev[1]);
-		vfio_pci_device_cleanup(pairs[i].dev[0]);
-		free(pairs[i].stream);
-	}
-	free(pairs);
+	close_pairs(pairs, npairs);
 	iova_allocator_cleanup(iovas);
 	iommu_cleanup(iommu);
 	close(pf_fd);

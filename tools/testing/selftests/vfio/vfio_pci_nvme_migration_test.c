@@ -881,6 +881,73 @@ static void buf_delete(struct fuzz_buf *b, size_t at, size_t n)
 	b->len -= n;
 }
 
+/* A pinned field changed, with the CRCs made to match */
+static void change_pinned(u64 *s, struct fuzz_buf *b)
+{
+	size_t i = below(s, ARRAY_SIZE(pinned));
+
+	b->p[pinned[i].off + below(s, pinned[i].size)] ^= 1 + below(s, 255);
+	set_crc(b->p, COMPAT_LEN);
+	set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+}
+
+/* The state not suspended, or more queues than it holds, its CRC made to match */
+static void change_state(u64 *s, struct fuzz_buf *b)
+{
+	if (below(s, 2))
+		b->p[CS + 2] &= ~1;
+	else
+		put_le(b->p + CS + 50, 2, 0xffff);
+	set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+}
+
+/* Random bytes appended, or inserted at @at */
+static void insert_bytes(u64 *s, struct fuzz_buf *b, size_t at)
+{
+	u8 tmp[COMPAT_LEN];
+	size_t n, i;
+
+	n = 1 + below(s, sizeof(tmp));
+	for (i = 0; i < n; i++)
+		tmp[i] = rnd(s);
+	buf_insert(b, below(s, 2) ? b->len : at, tmp, n);
+}
+
+/* A run of bytes from @at moved elsewhere */
+static void move_bytes(u64 *s, struct fuzz_buf *b, size_t at)
+{
+	u8 tmp[COMPAT_LEN];
+	size_t n;
+
+	n = 1 + below(s, b->len - at < sizeof(tmp) ? b->len - at : sizeof(tmp));
+	memcpy(tmp, b->p + at, n);
+	buf_delete(b, at, n);
+	buf_insert(b, below(s, b->len + 1), tmp, n);
+}
+
+/* The compatibility record moved after the state record */
+static void swap_records(struct fuzz_buf *b)
+{
+	u8 tmp[COMPAT_LEN];
+
+	if (b->len > COMPAT_LEN) {
+		memcpy(tmp, b->p, COMPAT_LEN);
+		buf_delete(b, 0, COMPAT_LEN);
+		buf_insert(b, b->len, tmp, COMPAT_LEN);
+	}
+}
+
+/* The compatibility record twice */
+static void double_compat(struct fuzz_buf *b)
+{
+	u8 tmp[COMPAT_LEN];
+
+	if (b->len >= COMPAT_LEN) {
+		memcpy(tmp, b->p, COMPAT_LEN);
+		buf_insert(b, 0, tmp, COMPAT_LEN);
+	}
+}
+
 /*
  * One mutation that leaves no valid stream: a pinned field changed with the
  * CRC made to match, bits flipped, bytes changed, inserted, deleted or
@@ -897,17 +964,12 @@ static void mutate(u64 *s, struct fuzz_buf *b, const u8 *orig, size_t orig_len)
 		b->limit + REC_HDR + REC_TAIL, b->limit + REC_HDR + REC_TAIL + 1,
 		rnd(s) & 0xffffffff,
 	};
-	size_t at = below(s, b->len), n, i;
-	u8 tmp[COMPAT_LEN];
+	size_t at = below(s, b->len), i;
 
 	switch (b->len ? below(s, 11) : 4) {
-	case 0:	/* a pinned field, with the CRCs made to match */
-		if (!pristine)
-			break;
-		i = below(s, ARRAY_SIZE(pinned));
-		b->p[pinned[i].off + below(s, pinned[i].size)] ^= 1 + below(s, 255);
-		set_crc(b->p, COMPAT_LEN);
-		set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+	case 0:
+		if (pristine)
+			change_pinned(s, b);
 		break;
 	case 1:
 		for (i = 1 + below(s, 8); i; i--)
@@ -920,11 +982,8 @@ static void mutate(u64 *s, struct fuzz_buf *b, const u8 *orig, size_t orig_len)
 	case 3:
 		b->len = at;
 		break;
-	case 4:	/* extended, or bytes inserted */
-		n = 1 + below(s, sizeof(tmp));
-		for (i = 0; i < n; i++)
-			tmp[i] = rnd(s);
-		buf_insert(b, below(s, 2) ? b->len : at, tmp, n);
+	case 4:
+		insert_bytes(s, b, at);
 		break;
 	case 5:
 		buf_delete(b, at, 1 + below(s, b->len - at < 16 ? b->len - at : 16));
@@ -934,33 +993,18 @@ static void mutate(u64 *s, struct fuzz_buf *b, const u8 *orig, size_t orig_len)
 		if (b->len >= at + 8)
 			put_le(b->p + at, 8, lengths[below(s, ARRAY_SIZE(lengths))]);
 		break;
-	case 7:	/* the records swapped */
-		if (b->len > COMPAT_LEN) {
-			memcpy(tmp, b->p, COMPAT_LEN);
-			buf_delete(b, 0, COMPAT_LEN);
-			buf_insert(b, b->len, tmp, COMPAT_LEN);
-		}
+	case 7:
+		swap_records(b);
 		break;
-	case 8:	/* the compatibility record twice */
-		if (b->len >= COMPAT_LEN) {
-			memcpy(tmp, b->p, COMPAT_LEN);
-			buf_insert(b, 0, tmp, COMPAT_LEN);
-		}
+	case 8:
+		double_compat(b);
 		break;
-	case 9:	/* the state not suspended, or more queues than it holds */
-		if (!pristine)
-			break;
-		if (below(s, 2))
-			b->p[CS + 2] &= ~1;
-		else
-			put_le(b->p + CS + 50, 2, 0xffff);
-		set_crc(b->p + COMPAT_LEN, b->len - COMPAT_LEN);
+	case 9:
+		if (pristine)
+			change_state(s, b);
 		break;
-	default: /* a run of bytes moved */
-		n = 1 + below(s, b->len - at < sizeof(tmp) ? b->len - at : sizeof(tmp));
-		memcpy(tmp, b->p + at, n);
-		buf_delete(b, at, n);
-		buf_insert(b, below(s, b->len + 1), tmp, n);
+	default:
+		move_bytes(s, b, at);
 		break;
 	}
 }
@@ -1007,6 +1051,79 @@ static size_t driver_max_state(void)
 	return v;
 }
 
+/* Into @b, one mutation of @orig or several, until it differs from @orig */
+static void malform(u64 *s, struct fuzz_buf *b, const u8 *orig, size_t len)
+{
+	do {
+		memcpy(b->p, orig, len);
+		b->len = len;
+		mutate(s, b, orig, len);
+		while (below(s, 3) == 0)
+			mutate(s, b, orig, len);
+	} while (b->len == len && !memcmp(b->p, orig, len));
+}
+
+/* Count the state a refused stream left @dev in: RESUMING, ERROR or bad */
+static void count_left_state(struct vfio_pci_device *dev, struct fuzz_stats *st)
+{
+	u32 state;
+
+	if (mig_get(dev, &state))
+		st->bad++;
+	else if (state == VFIO_DEVICE_STATE_RESUMING)
+		st->left_resuming++;
+	else if (state == VFIO_DEVICE_STATE_ERROR)
+		st->left_error++;
+	else
+		st->bad++;
+}
+
+/*
+ * Write @b, malformed stream number @i of @seed, to a resume fd of @dev and
+ * count how it was refused, then reset @dev; -EIO if @dev cannot even enter
+ * RESUMING.
+ */
+static int fuzz_stream(struct vfio_pci_device *dev, u64 *s,
+		       const struct fuzz_buf *b, u64 seed, u32 i,
+		       struct fuzz_stats *st)
+{
+	int werr, serr, fd;
+	u32 state;
+
+	if (mig_set_quiet(dev, VFIO_DEVICE_STATE_RESUMING, &fd)) {
+		ksft_print_msg("%s: stream %u: cannot enter RESUMING: %s\n",
+			       dev->bdf, i, strerror(errno));
+		st->bad++;
+		return -EIO;
+	}
+	st->tried++;
+	werr = write_pieces(s, fd, b->p, b->len);
+	serr = mig_set_quiet(dev, VFIO_DEVICE_STATE_STOP, NULL);
+	if (!werr && !serr) {
+		ksft_print_msg("%s: stream %u (%zu bytes, seed %#llx) was accepted\n",
+			       dev->bdf, i, b->len, (unsigned long long)seed);
+		st->accepted++;
+	} else if (werr) {
+		st->write_rejected++;
+	} else {
+		st->stop_rejected++;
+	}
+	if ((werr && werr != -EINVAL) || serr != -EINVAL) {
+		ksft_print_msg("%s: stream %u: write %s, RESUMING -> STOP %s\n",
+			       dev->bdf, i, strerror(-werr), strerror(-serr));
+		st->bad++;
+	}
+	count_left_state(dev, st);
+	close(fd);
+	if (__vfio_pci_device_reset(dev) || mig_get(dev, &state) ||
+	    state != VFIO_DEVICE_STATE_RUNNING) {
+		ksft_print_msg("%s: stream %u: %s\n", dev->bdf, i,
+			       "a reset does not bring the device back to RUNNING");
+		st->bad++;
+	}
+	return 0;
+}
+
 /*
  * Write malformed streams number @first, @first + @step, ... below @count,
  * each a mutation of @orig, to resume fds of @dev; each must be refused by
@@ -1018,9 +1135,8 @@ static void fuzz_worker(struct vfio_pci_device *dev, const u8 *orig, size_t len,
 			struct fuzz_stats *st)
 {
 	struct fuzz_buf b = { .cap = 2 * len + 256, .limit = driver_max_state() };
-	int werr, serr, fd;
 	u64 s, t = now_ns();
-	u32 i, state;
+	u32 i;
 
 	b.p = malloc(b.cap);
 	if (!b.p) {
@@ -1029,52 +1145,9 @@ static void fuzz_worker(struct vfio_pci_device *dev, const u8 *orig, size_t len,
 	}
 	for (i = first; i < count && st->bad < 5; i += step) {
 		s = seed + i;
-		do {
-			memcpy(b.p, orig, len);
-			b.len = len;
-			mutate(&s, &b, orig, len);
-			while (below(&s, 3) == 0)
-				mutate(&s, &b, orig, len);
-		} while (b.len == len && !memcmp(b.p, orig, len));
-
-		if (mig_set_quiet(dev, VFIO_DEVICE_STATE_RESUMING, &fd)) {
-			ksft_print_msg("%s: stream %u: cannot enter RESUMING: %s\n",
-				       dev->bdf, i, strerror(errno));
-			st->bad++;
+		malform(&s, &b, orig, len);
+		if (fuzz_stream(dev, &s, &b, seed, i, st))
 			break;
-		}
-		st->tried++;
-		werr = write_pieces(&s, fd, b.p, b.len);
-		serr = mig_set_quiet(dev, VFIO_DEVICE_STATE_STOP, NULL);
-		if (!werr && !serr) {
-			ksft_print_msg("%s: stream %u (%zu bytes, seed %#llx) was accepted\n",
-				       dev->bdf, i, b.len, (unsigned long long)seed);
-			st->accepted++;
-		} else if (werr) {
-			st->write_rejected++;
-		} else {
-			st->stop_rejected++;
-		}
-		if ((werr && werr != -EINVAL) || serr != -EINVAL) {
-			ksft_print_msg("%s: stream %u: write %s, RESUMING -> STOP %s\n",
-				       dev->bdf, i, strerror(-werr), strerror(-serr));
-			st->bad++;
-		}
-		if (mig_get(dev, &state))
-			st->bad++;
-		else if (state == VFIO_DEVICE_STATE_RESUMING)
-			st->left_resuming++;
-		else if (state == VFIO_DEVICE_STATE_ERROR)
-			st->left_error++;
-		else
-			st->bad++;
-		close(fd);
-		if (__vfio_pci_device_reset(dev) || mig_get(dev, &state) ||
-		    state != VFIO_DEVICE_STATE_RUNNING) {
-			ksft_print_msg("%s: stream %u: %s\n", dev->bdf, i,
-				       "a reset does not bring the device back to RUNNING");
-			st->bad++;
-		}
 		if (st->tried % 1000 == 0)
 			ksft_print_msg("%s: %u streams refused in %.1f s\n", dev->bdf,
 				       st->tried, (now_ns() - t) / 1e9);
@@ -1089,33 +1162,45 @@ static u64 env_u64(const char *name, u64 def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-/*
- * Malformed streams (NVME_FUZZ_STREAMS, default 10000, from the seed
- * NVME_FUZZ_SEED), mutations of a real stream that A saves, written to the
- * resume fds of A, B and the further VFs, one process per VF; then A
- * migrates to B for real.
- */
-TEST_F_TIMEOUT(nvme_migration, resume_fuzz, 3600)
+/* Add the figures of one worker, @w, to @sum */
+static void add_stats(struct fuzz_stats *sum, const struct fuzz_stats *w)
 {
-	u32 count = env_u64("NVME_FUZZ_STREAMS", 10000), w, nw;
-	u64 seed = env_u64("NVME_FUZZ_SEED", 0x6e766d6566757a7a), t;
+	sum->tried += w->tried;
+	sum->write_rejected += w->write_rejected;
+	sum->stop_rejected += w->stop_rejected;
+	sum->accepted += w->accepted;
+	sum->left_resuming += w->left_resuming;
+	sum->left_error += w->left_error;
+	sum->bad += w->bad;
+}
+
+static void print_fuzz_stats(const struct fuzz_stats *sum)
+{
+	ksft_print_msg("STAT: malformed streams written to a resume fd: %u\n", sum->tried);
+	ksft_print_msg("STAT: malformed streams refused by a write: %u\n",
+		       sum->write_rejected);
+	ksft_print_msg("STAT: malformed streams refused when RESUMING ended: %u\n",
+		       sum->stop_rejected);
+	ksft_print_msg("STAT: malformed streams accepted: %u\n", sum->accepted);
+	ksft_print_msg("devices left in RESUMING: %u, in ERROR: %u\n",
+		       sum->left_resuming, sum->left_error);
+}
+
+/*
+ * Write @count mutations of @stream, seeded from @seed, to the resume fds
+ * of A, B and the further VFs, one process per VF; @sum gets the figures
+ * of them all.
+ */
+static void fuzz_vfs(struct __test_metadata *_metadata,
+		     struct _test_data_nvme_migration *self, const u8 *stream,
+		     ssize_t len, u64 seed, u32 count, struct fuzz_stats *sum)
+{
 	struct vfio_pci_device *targets[2 + MAX_MORE];
-	struct fuzz_stats *st, sum = {};
-	int fd, status;
-	ssize_t len;
-	u8 *stream;
+	struct fuzz_stats *st;
+	int status;
+	u32 w, nw;
 	pid_t pid;
-
-	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
-		SKIP(return, "the VFs cannot migrate");
-
-	/* A real stream: A's live queue, saved, and A running again */
-	run_on_a(_metadata, self, 8, 0);
-	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
-	len = read_all(fd, &stream);
-	ASSERT_GT(len, CS + 56);
-	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, close(fd));
+	u64 t;
 
 	/* A too: its controller starts afresh for the migration at the end */
 	targets[0] = self->a;
@@ -1144,26 +1229,41 @@ TEST_F_TIMEOUT(nvme_migration, resume_fuzz, 3600)
 		ASSERT_GT(wait(&status), 0);
 		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	}
-	for (w = 0; w < nw; w++) {
-		sum.tried += st[w].tried;
-		sum.write_rejected += st[w].write_rejected;
-		sum.stop_rejected += st[w].stop_rejected;
-		sum.accepted += st[w].accepted;
-		sum.left_resuming += st[w].left_resuming;
-		sum.left_error += st[w].left_error;
-		sum.bad += st[w].bad;
-	}
+	for (w = 0; w < nw; w++)
+		add_stats(sum, &st[w]);
 	munmap(st, nw * sizeof(*st));
+	ksft_print_msg("%u streams in %.1f s\n", sum->tried, (now_ns() - t) / 1e9);
+}
+
+/*
+ * Malformed streams (NVME_FUZZ_STREAMS, default 10000, from the seed
+ * NVME_FUZZ_SEED), mutations of a real stream that A saves, written to the
+ * resume fds of A, B and the further VFs, one process per VF; then A
+ * migrates to B for real.
+ */
+TEST_F_TIMEOUT(nvme_migration, resume_fuzz, 3600)
+{
+	u32 count = env_u64("NVME_FUZZ_STREAMS", 10000);
+	u64 seed = env_u64("NVME_FUZZ_SEED", 0x6e766d6566757a7a);
+	struct fuzz_stats sum = {};
+	ssize_t len;
+	u8 *stream;
+	int fd;
+
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+
+	/* A real stream: A's live queue, saved, and A running again */
+	run_on_a(_metadata, self, 8, 0);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	len = read_all(fd, &stream);
+	ASSERT_GT(len, CS + 56);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, close(fd));
+
+	fuzz_vfs(_metadata, self, stream, len, seed, count, &sum);
 	free(stream);
-	ksft_print_msg("%u streams in %.1f s\n", sum.tried, (now_ns() - t) / 1e9);
-	ksft_print_msg("STAT: malformed streams written to a resume fd: %u\n", sum.tried);
-	ksft_print_msg("STAT: malformed streams refused by a write: %u\n",
-		       sum.write_rejected);
-	ksft_print_msg("STAT: malformed streams refused when RESUMING ended: %u\n",
-		       sum.stop_rejected);
-	ksft_print_msg("STAT: malformed streams accepted: %u\n", sum.accepted);
-	ksft_print_msg("devices left in RESUMING: %u, in ERROR: %u\n",
-		       sum.left_resuming, sum.left_error);
+	print_fuzz_stats(&sum);
 	ASSERT_EQ(count, sum.tried);
 	ASSERT_EQ(0, sum.accepted);
 	ASSERT_EQ(0, sum.bad);
@@ -1258,15 +1358,62 @@ TEST_F(nvme_migration, isolation_admin)
 }
 
 /*
- * A's stream replayed into B loads B's controller and no other: A and a
- * bystander C go on doing I/O, and B's state is A's. Streams that carry a
- * controller ID where the format has room for one (reserved fields) are
- * refused; in the reserved bytes of the Controller State, which go to the
- * controller as they are, the ID changes nothing but B either.
+ * Save A's stream into @sa while @dc, the driver on the bystander C, writes
+ * its blocks 12-23; @st gets what the stream carries. Returns its length.
  */
-TEST_F(nvme_migration, isolation_replay)
+static ssize_t save_a_beside_c(struct __test_metadata *_metadata,
+			       struct _test_data_nvme_migration *self,
+			       struct nvme_drv *dc, u8 **sa, struct io_state *st)
 {
-	struct nvme_drv *d = &self->drv, *dc = &self->drv2;
+	ssize_t la;
+	int fd;
+
+	/* Saving A stops A only: C goes on while A is suspended */
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_EQ(0, bystander_io(dc, 12, 24));
+	la = read_all(fd, sa);
+	ASSERT_GT(la, 0);
+	ASSERT_EQ(0, decode_stream(*sa, la, st));
+	/* A's stream holds A's queue */
+	ASSERT_EQ(self->drv.io.sq_iova, st->sq_prp1);
+	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, close(fd));
+	return la;
+}
+
+/* B's controller, saved, holds the queue of A's state @sa_st */
+static void check_b_holds(struct __test_metadata *_metadata,
+			  struct _test_data_nvme_migration *self,
+			  const struct io_state *sa_st)
+{
+	struct io_state sb_st;
+	ssize_t lb;
+	u8 *sb;
+	int fd;
+
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	lb = read_all(fd, &sb);
+	ASSERT_GT(lb, 0);
+	ASSERT_EQ(0, decode_stream(sb, lb, &sb_st));
+	ASSERT_EQ(sa_st->nsq, sb_st.nsq);
+	ASSERT_EQ(sa_st->sq_prp1, sb_st.sq_prp1);
+	ASSERT_EQ(sa_st->cq_prp1, sb_st.cq_prp1);
+	ASSERT_EQ(sa_st->sq_tail, sb_st.sq_tail);
+	ASSERT_EQ(sa_st->cq_head, sb_st.cq_head);
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, close(fd));
+	free(sb);
+}
+
+/*
+ * Write A's stream @sa to B with each of the controller IDs 1-15 in each
+ * field where an ID could hide, and count the streams refused and those B
+ * loaded: where the format has room for an ID, each must be refused.
+ */
+static void replay_hidden_ids(struct __test_metadata *_metadata,
+			      struct _test_data_nvme_migration *self,
+			      const u8 *sa, ssize_t la)
+{
 	/* Where an ID could hide: offset, bytes */
 	static const struct { size_t off, size; bool refused; } hides[] = {
 		{ 8, 4, true },			/* compatibility header flags */
@@ -1276,62 +1423,11 @@ TEST_F(nvme_migration, isolation_replay)
 		{ COMPAT_LEN + 12, 4, true },	/* state header reserved */
 		{ CS + 3, 2, false },		/* Controller State reserved */
 	};
-	struct io_state sa_st, sb_st;
 	u32 refused = 0, loaded = 0;
-	struct vfio_pci_device *c;
-	unsigned int i, id;
-	u8 *sa, *sb, *crafted;
-	ssize_t la, lb;
 	int fd, werr, serr;
+	unsigned int i, id;
+	u8 *crafted;
 
-	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
-		SKIP(return, "the VFs cannot migrate");
-	if (!self->nmore)
-		SKIP(return, "needs a third VF (BDF_C)");
-	c = self->more[0];
-
-	ASSERT_EQ(0, drv_start(self, dc, c));
-	ASSERT_EQ(0, bystander_io(dc, 0, 12));
-	run_on_a(_metadata, self, 12, 0);
-
-	/* Saving A stops A only: C goes on while A is suspended */
-	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_STOP_COPY, &fd));
-	ASSERT_EQ(0, bystander_io(dc, 12, 24));
-	la = read_all(fd, &sa);
-	ASSERT_GT(la, 0);
-	ASSERT_EQ(0, decode_stream(sa, la, &sa_st));
-	/* A's stream holds A's queue */
-	ASSERT_EQ(d->io.sq_iova, sa_st.sq_prp1);
-	ASSERT_EQ(0, mig_set(self->a, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, close(fd));
-
-	/* Replayed into B */
-	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_RESUMING, &fd));
-	ASSERT_EQ(0, write_all(fd, sa, la));
-	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(0, close(fd));
-	ASSERT_EQ(0, nvme_io_range(d, 12, 24, true, 7));
-	ASSERT_EQ(0, bystander_io(dc, 24, 36));
-	ksft_print_msg("%s and %s went on with their I/O after the replay into %s\n",
-		       self->a->bdf, c->bdf, self->b->bdf);
-
-	/* B's controller now holds A's queue */
-	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP_COPY, &fd));
-	lb = read_all(fd, &sb);
-	ASSERT_GT(lb, 0);
-	ASSERT_EQ(0, decode_stream(sb, lb, &sb_st));
-	ASSERT_EQ(sa_st.nsq, sb_st.nsq);
-	ASSERT_EQ(sa_st.sq_prp1, sb_st.sq_prp1);
-	ASSERT_EQ(sa_st.cq_prp1, sb_st.cq_prp1);
-	ASSERT_EQ(sa_st.sq_tail, sb_st.sq_tail);
-	ASSERT_EQ(sa_st.cq_head, sb_st.cq_head);
-	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(0, close(fd));
-	free(sb);
-	/* B must not run A's queue: a reset gives it a fresh controller */
-	ASSERT_EQ(0, __vfio_pci_device_reset(self->b));
-
-	/* Controller IDs hidden in the stream */
 	crafted = malloc(la);
 	ASSERT_NE(NULL, crafted);
 	for (i = 0; i < ARRAY_SIZE(hides); i++) {
@@ -1362,6 +1458,52 @@ TEST_F(nvme_migration, isolation_replay)
 		       loaded, self->b->bdf);
 	ksft_print_msg("STAT: streams replayed or crafted into another VF: %zu\n",
 		       1 + ARRAY_SIZE(hides) * 15);
+}
+
+/*
+ * A's stream replayed into B loads B's controller and no other: A and a
+ * bystander C go on doing I/O, and B's state is A's. Streams that carry a
+ * controller ID where the format has room for one (reserved fields) are
+ * refused; in the reserved bytes of the Controller State, which go to the
+ * controller as they are, the ID changes nothing but B either.
+ */
+TEST_F(nvme_migration, isolation_replay)
+{
+	struct nvme_drv *d = &self->drv, *dc = &self->drv2;
+	struct vfio_pci_device *c;
+	struct io_state sa_st;
+	ssize_t la;
+	u8 *sa;
+	int fd;
+
+	if (!(self->flags & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the VFs cannot migrate");
+	if (!self->nmore)
+		SKIP(return, "needs a third VF (BDF_C)");
+	c = self->more[0];
+
+	ASSERT_EQ(0, drv_start(self, dc, c));
+	ASSERT_EQ(0, bystander_io(dc, 0, 12));
+	run_on_a(_metadata, self, 12, 0);
+	la = save_a_beside_c(_metadata, self, dc, &sa, &sa_st);
+
+	/* Replayed into B */
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ(0, write_all(fd, sa, la));
+	ASSERT_EQ(0, mig_set(self->b, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, nvme_io_range(d, 12, 24, true, 7));
+	ASSERT_EQ(0, bystander_io(dc, 24, 36));
+	ksft_print_msg("%s and %s went on with their I/O after the replay into %s\n",
+		       self->a->bdf, c->bdf, self->b->bdf);
+
+	/* B's controller now holds A's queue */
+	check_b_holds(_metadata, self, &sa_st);
+	/* B must not run A's queue: a reset gives it a fresh controller */
+	ASSERT_EQ(0, __vfio_pci_device_reset(self->b));
+
+	/* Controller IDs hidden in the stream */
+	replay_hidden_ids(_metadata, self, sa, la);
 
 	/* A and C never noticed */
 	ASSERT_EQ(0, nvme_io_range(d, 24, 36, true, 7));

@@ -927,13 +927,35 @@ static bool race_close_mid(struct vf *vf, bool resume, bool *mid)
 	return true;
 }
 
+/* A reset in every state, then closes in the middle of a save and a resume */
+static void race_resets_and_closes(struct vf *vfs, int nr)
+{
+	int closes_mid = 0, i, k;
+	bool ok, mid;
+
+	for (ok = true, i = 0; i < nr; i++)
+		ok &= race_reset_every_state(&vfs[i]);
+	report(ok, "race: a reset in every state: RUNNING, data fd disabled");
+
+	for (ok = true, i = 0; i < nr; i++)
+		ok &= race_save(&vfs[i]);
+	for (k = 0; ok && k < 10; k++) {
+		for (i = 0; i < nr; i++) {
+			ok &= race_close_mid(&vfs[i], k % 2, &mid);
+			closes_mid += mid;
+		}
+	}
+	report(ok, "race: closes mid-save, mid-resume: data fd disabled, reopens RUNNING");
+	printf("# %d of %d closes came before the end of the stream\n",
+	       closes_mid, 10 * nr);
+}
+
 static int race_main(int argc, char *argv[], char **bdfs, int nr)
 {
 	struct vf vfs[MAX_VFS] = {};
-	int iterations = 200, threads = 3, seconds = 0, opt, i, k;
-	bool ok, mid;
-	int closes_mid = 0;
+	int iterations = 200, threads = 3, seconds = 0, opt, i;
 	long total = 0;
+	bool ok;
 	u64 t;
 
 	while ((opt = getopt(argc, argv, "i:j:T:x")) != -1) {
@@ -975,23 +997,8 @@ static int race_main(int argc, char *argv[], char **bdfs, int nr)
 	printf("# %ld iterations in %llu ms\n", total,
 	       (unsigned long long)(now_ms() - t));
 
-	if (!pf_disturbed) {
-		for (ok = true, i = 0; i < nr; i++)
-			ok &= race_reset_every_state(&vfs[i]);
-		report(ok, "race: a reset in every state: RUNNING, data fd disabled");
-
-		for (ok = true, i = 0; i < nr; i++)
-			ok &= race_save(&vfs[i]);
-		for (k = 0; ok && k < 10; k++) {
-			for (i = 0; i < nr; i++) {
-				ok &= race_close_mid(&vfs[i], k % 2, &mid);
-				closes_mid += mid;
-			}
-		}
-		report(ok, "race: closes mid-save, mid-resume: data fd disabled, reopens RUNNING");
-		printf("# %d of %d closes came before the end of the stream\n",
-		       closes_mid, 10 * nr);
-	}
+	if (!pf_disturbed)
+		race_resets_and_closes(vfs, nr);
 
 	for (i = nr - 1; i >= 0; i--) {
 		vfio_pci_device_cleanup(vfs[i].dev);
