@@ -36,6 +36,25 @@ for p in "$out"/series/*.patch; do
 		{ finding "checkpatch: ${p##*/}"; cat "$out/cp"; }
 done
 
+echo "  LINT    each patch of the driver builds (W=1)"
+# The driver lands in several patches, each of which must build: apply
+# them one by one to the driver's directory alone and build it as an
+# external module against the kernel built from the whole series.
+drv=drivers/vfio/pci/nvme
+mkdir -p "$out/drv"
+for p in "$out"/series/*.patch; do
+	grep -q "^+++ b/$drv/" "$p" || continue
+	git -C "$out/drv" apply --include="$drv/*" "$p" ||
+		{ finding "${p##*/} does not apply to the driver"; continue; }
+	rm -rf "$out/mod" && cp -r "$out/drv/$drv" "$out/mod"
+	make -C "$tree" O="$build" CC="ccache gcc" W=1 M="$out/mod" modules \
+		> "$out/mod.log" 2>&1 ||
+		{ finding "${p##*/}: the driver does not build"; tail -20 "$out/mod.log"; }
+	if grep -E "(warning|error):" "$out/mod.log"; then
+		finding "${p##*/}: warnings in the driver"
+	fi
+done
+
 echo "  LINT    W=1 C=2" $dirs
 # Debian's sparse (0.6.4) predates __typeof_unqual__, and the kernel then
 # silently skips it: spell the keyword as __typeof__ for it. That sparse also

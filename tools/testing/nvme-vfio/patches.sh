@@ -4,7 +4,10 @@
 # Emit the upstream patch series: one commit per series/NN-*/ directory, in
 # a scratch git repository that holds the base versions of the files the
 # series touches, then `git format-patch` with a cover letter. The patches
-# apply with `git am` to the base tree.
+# apply with `git am` to the base tree. A directory holds the commit
+# message (msg), patches to upstream files (*.patch), the new files the
+# commit adds or changes (files), and stage.diff for a new file that a
+# later commit of the series changes.
 #
 # Whoever emits the series authors and signs off its commits: git's
 # user.name and user.email, as configured for REPO. Without them it fails,
@@ -63,6 +66,11 @@ for dir in "$series"/[0-9]*/; do
 				cp "$repo/$f" "$scratch/$f"
 			fi
 		done
+	fi
+	# A file that later commits change (main.c before migration, say)
+	# is taken back to its version of this commit by stage.diff
+	if [ -f "$dir/stage.diff" ]; then
+		git apply --whitespace=error-all "$dir/stage.diff"
 	fi
 	git add -A
 	git commit -q $signoff -F "$dir/msg"
