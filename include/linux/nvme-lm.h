@@ -10,17 +10,19 @@
  * only reach its own controller, with these operations.
  *
  * Errors common to all functions: -ENODEV if the VF's PF is not driven by
- * nvme-pci or is going away, -EBUSY at once while the PF resets rather than
- * waiting for it, -EOPNOTSUPP if the PF does not support host managed live
- * migration, -ENOLINK if the PF's Secondary Controller List, read again
- * after the PF reset or its VFs changed, shows the VF's secondary controller
- * offline, without resources or state. A command that fails with an NVMe status is logged on the VF
- * with that status, and returns -EINVAL for an invalid field or controller
- * ID, -EBUSY if the controller is suspended (Controller Suspended), -EALREADY
- * if it is not (Controller Not Suspended: for a Resume, the controller runs
- * already), -ENOSPC if it lacks resources, -EIO otherwise. A command that
- * nvme-pci cancels, because it timed out or because the PF resets or goes
- * away, returns -ECANCELED: the controller's state is then unknown.
+ * nvme-pci or is going away, -EAGAIN at once while the PF resets rather
+ * than waiting for it, -EOPNOTSUPP if the PF does not support host managed
+ * live migration, -ENOLINK if the PF's Secondary Controller List, read
+ * again after the PF reset or its VFs changed, shows the VF's secondary
+ * controller offline, without resources or state. A command that fails
+ * with an NVMe status is logged on the VF with that status, and returns
+ * -EINVAL for an invalid field or controller ID, -EBUSY if the controller
+ * is suspended (Controller Suspended), -EALREADY if it is not (Controller
+ * Not Suspended: for a Resume, the controller runs already), -ENOSPC if it
+ * lacks resources, -EIO otherwise. A command that nvme-pci cancels or
+ * cannot send, because it timed out or because the PF resets, returns
+ * -ECANCELED, and -ENODEV if the PF goes away: the controller's state is
+ * then unknown.
  */
 #ifndef _LINUX_NVME_LM_H
 #define _LINUX_NVME_LM_H
@@ -132,8 +134,9 @@ int nvme_lm_state_hdr_size(const struct nvme_ctrl_state_hdr *hdr, size_t *size);
  * @len: bytes to read, a multiple of 4
  *
  * Issues as many Get Controller State commands as @len needs, each at most
- * the PF's maximum data transfer size. A read from offset 0 makes the controller
- * take a new snapshot of its state, which later offsets read on. Nothing
+ * the PF's maximum data transfer size. A read from offset 0 is taken to
+ * make the controller take a new snapshot of its state, which later
+ * offsets read on (a reading, not a text of the specification). Nothing
  * says what a read past the end of the structure returns, and a controller
  * may fail it: read the header first and size the structure from it with
  * nvme_lm_state_hdr_size().

@@ -290,8 +290,9 @@ EXPORT_SYMBOL_FOR_MODULES(nvme_lm_state_hdr_size, "nvme-vfio-pci,nvme-lm-test");
  *
  * A command that nvme-pci cancelled, because it timed out or because the PF
  * reset or went away, returns -EINTR, which would tell the VF driver's
- * caller to retry after a signal that never came: it fails with -ECANCELED,
- * which tells the caller that the controller's state is unknown.
+ * caller to retry after a signal that never came, and one it could not send
+ * to a PF that is not live gets a host path error: both fail with
+ * -ECANCELED, which tells the caller that the controller's state is unknown.
  *
  * Return: 0 or the negative errno @status holds or stands for.
  */
@@ -301,6 +302,9 @@ VISIBLE_IF_KUNIT int nvme_lm_status_to_errno(int status)
 		return -ECANCELED;
 	if (status <= 0)
 		return status;
+
+	if ((status & NVME_SCT_MASK) == NVME_SCT_PATH)
+		return -ECANCELED;
 
 	switch (status & NVME_SCT_SC_MASK) {
 	case NVME_SC_INVALID_OPCODE:
@@ -392,6 +396,24 @@ void nvme_lm_pf_destroy(struct nvme_lm_pf *lm)
 }
 
 /*
+ * What the PF controller's state means for a command: 0 when it is live,
+ * -ENODEV when it goes away, -EAGAIN while it resets.
+ */
+static int nvme_lm_ctrl_errno(struct nvme_ctrl *ctrl)
+{
+	switch (nvme_ctrl_state(ctrl)) {
+	case NVME_CTRL_LIVE:
+		return 0;
+	case NVME_CTRL_DELETING:
+	case NVME_CTRL_DELETING_NOIO:
+	case NVME_CTRL_DEAD:
+		return -ENODEV;
+	default:
+		return -EAGAIN;
+	}
+}
+
+/*
  * Submit a command on the PF's admin queue for the VF and log a failure on
  * the VF, with the NVMe status when the controller returned one, unless it
  * is @quiet, a status the caller expects.
@@ -401,20 +423,34 @@ static int nvme_lm_submit(struct nvme_ctrl *ctrl, struct pci_dev *vf,
 			  u16 quiet)
 {
 	u8 opcode = c->common.opcode;
-	int ret;
+	int status, ret;
 
-	ret = __nvme_submit_sync_cmd(ctrl->admin_q, c, NULL, buf, len,
-				     NVME_QID_ANY, 0);
-	if (ret > 0 && (ret & NVME_SCT_SC_MASK) != quiet)
+	status = __nvme_submit_sync_cmd(ctrl->admin_q, c, NULL, buf, len,
+					NVME_QID_ANY, 0);
+	ret = nvme_lm_status_to_errno(status);
+	if (status > 0 && (status & NVME_SCT_SC_MASK) != quiet)
 		dev_err_ratelimited(&vf->dev, "%s (CDW10 %#x) failed: %s (status %#x)\n",
 				    nvme_get_admin_opcode_str(opcode),
 				    le32_to_cpu(c->common.cdw10),
-				    nvme_get_error_status_str(ret), ret);
-	else if (ret < 0)
+				    nvme_get_error_status_str(status), status);
+	else if (status < 0)
 		dev_err_ratelimited(&vf->dev, "%s (CDW10 %#x) failed: %pe\n",
 				    nvme_get_admin_opcode_str(opcode),
 				    le32_to_cpu(c->common.cdw10), ERR_PTR(ret));
-	return nvme_lm_status_to_errno(ret);
+	/*
+	 * nvme-pci fails a command on a PF that is going away or resetting
+	 * without the controller's answer, with -EIO or a host path error;
+	 * the reset takes the secondary controllers offline.
+	 */
+	if (ret == -EIO || ret == -ECANCELED) {
+		switch (nvme_lm_ctrl_errno(ctrl)) {
+		case -ENODEV:
+			return -ENODEV;
+		case -EAGAIN:
+			return -ECANCELED;
+		}
+	}
+	return ret;
 }
 
 /*
@@ -519,7 +555,7 @@ static struct nvme_ctrl *nvme_lm_find_pf(struct pci_dev *vf,
 
 /*
  * The VF's live PF controller, with a reference held, and the ID of the VF's
- * secondary controller. A PF that resets fails the call with -EBUSY rather
+ * secondary controller. A PF that resets fails the call with -EAGAIN rather
  * than making it wait.
  */
 static struct nvme_ctrl *nvme_lm_get(struct pci_dev *vf, u16 *cntlid)
@@ -532,19 +568,7 @@ static struct nvme_ctrl *nvme_lm_get(struct pci_dev *vf, u16 *cntlid)
 	if (IS_ERR(ctrl))
 		return ctrl;
 
-	switch (nvme_ctrl_state(ctrl)) {
-	case NVME_CTRL_LIVE:
-		ret = 0;
-		break;
-	case NVME_CTRL_DELETING:
-	case NVME_CTRL_DELETING_NOIO:
-	case NVME_CTRL_DEAD:
-		ret = -ENODEV;
-		break;
-	default:
-		ret = -EBUSY;
-		break;
-	}
+	ret = nvme_lm_ctrl_errno(ctrl);
 	if (!ret && !(ctrl->oacs & NVME_CTRL_OACS_HMLMS))
 		ret = -EOPNOTSUPP;
 	if (!ret)

@@ -534,8 +534,11 @@ static void lm_status_test(struct kunit *test)
 			-ENOSPC);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_CDQ_FULL), -EIO);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_INTERNAL), -EIO);
+	/* A command nvme-pci could not send to a PF that is not live */
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_HOST_PATH_ERROR),
-			-EIO);
+			-ECANCELED);
+	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_HOST_ABORTED_CMD),
+			-ECANCELED);
 }
 
 static struct kunit_case nvme_lm_test_cases[] = {
