@@ -136,14 +136,24 @@ static bool nvmevf_suspended(enum vfio_device_mig_state state)
  * state: a cancelled command (it timed out, and nvme-pci reset the PF,
  * which takes the secondary controllers offline, or the PF went away) did
  * or did not take effect; a suspended controller whose PF is gone cannot be
- * resumed, one that went offline lost its state, and one that reports
- * Controller Not Suspended was resumed behind the FSM's back.
+ * resumed, one that went offline or out of the PF's Secondary Controller
+ * List (or a list that does not parse) lost its state, and one that
+ * reports Controller Not Suspended was resumed behind the FSM's back.
  */
 static bool nvmevf_state_lost(enum vfio_device_mig_state state, int err)
 {
-	return err == -ECANCELED ||
-	       ((err == -ENODEV || err == -ENOLINK || err == -EALREADY) &&
-		nvmevf_suspended(state));
+	switch (err) {
+	case -ECANCELED:
+		return true;
+	case -ENODEV:
+	case -ENOLINK:
+	case -ENOENT:
+	case -EPROTO:
+	case -EALREADY:
+		return nvmevf_suspended(state);
+	default:
+		return false;
+	}
 }
 
 /* Free the buffers of a file; called with migf->lock */
@@ -463,20 +473,18 @@ static int nvmevf_read_state(struct nvmevf_pci_core_device *nvdev,
 	ret = nvmevf_size_state(nvdev, hdr, &len);
 	if (!ret) {
 		state = nvmevf_state_alloc(len);
-		if (state)
-			memcpy(state, hdr, hlen);
-		else
+		if (!state)
 			ret = -ENOMEM;
 	}
+	if (!ret && len > hlen)
+		ret = nvmevf_get_state_at(nvdev, hlen, state + hlen, len - hlen);
+	/* Not before: the header may share a cache line with the DMA */
+	if (!ret)
+		memcpy(state, hdr, hlen);
 	kfree(hdr);
 	if (ret)
-		return ret;
+		goto err;
 
-	if (len > hlen) {
-		ret = nvmevf_get_state_at(nvdev, hlen, state + hlen, len - hlen);
-		if (ret)
-			goto err;
-	}
 	ret = nvmevf_stream_check_state(state, len, NVMEVF_CSV,
 					nvdev->fmt.csuuidi, &st);
 	if (ret) {
@@ -620,8 +628,10 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 	enum vfio_device_mig_state cur = nvdev->mig_state;
 	int ret;
 
-	if (nvmevf_suspended(cur) != nvmevf_suspended(new))
-		return ERR_PTR(nvmevf_set_suspended(nvdev, nvmevf_suspended(new)));
+	if (nvmevf_suspended(cur) != nvmevf_suspended(new)) {
+		ret = nvmevf_set_suspended(nvdev, nvmevf_suspended(new));
+		return ret ? ERR_PTR(ret) : NULL;
+	}
 	if (new == VFIO_DEVICE_STATE_STOP_COPY)
 		return nvmevf_stop_copy(nvdev, cur);
 	if (new == VFIO_DEVICE_STATE_PRE_COPY ||
@@ -659,8 +669,9 @@ static void nvmevf_end_migration(struct nvmevf_pci_core_device *nvdev)
 
 /*
  * Send the Resume that nvmevf_end_migration() left pending. A controller
- * that turns out to run already is fine; one that cannot be resumed leaves
- * the device in ERROR, which only a reset leaves. Called with state_mutex.
+ * that turns out to run already is fine, a PF that resets leaves it
+ * pending; a controller that cannot be resumed leaves the device in ERROR,
+ * which only a reset leaves. Called with state_mutex.
  */
 static void nvmevf_resume_pending(struct nvmevf_pci_core_device *nvdev,
 				  const char *when)
@@ -671,7 +682,10 @@ static void nvmevf_resume_pending(struct nvmevf_pci_core_device *nvdev,
 		return;
 	nvdev->resume_pending = false;
 	ret = nvdev->pf->resume(nvmevf_pdev(nvdev));
-	if (!ret || ret == -EALREADY)
+	/* A PF that resets has not seen the Resume: the next taker retries */
+	if (ret == -EAGAIN)
+		nvdev->resume_pending = true;
+	if (!ret || ret == -EALREADY || ret == -EAGAIN)
 		return;
 	dev_warn_ratelimited(nvmevf_dev(nvdev), "cannot resume the controller %s: %pe\n",
 			     when, ERR_PTR(ret));
@@ -983,7 +997,8 @@ void nvmevf_migration_reset(struct nvmevf_pci_core_device *nvdev)
 	resume = nvdev->resume_pending;
 	/* The PCI core serializes resets: no other one can be deferred now */
 	mutex_unlock(&nvdev->state_mutex);
+	/* Unbound and long: the Resume may wait for the admin timeout */
 	if (resume)
-		schedule_work(&nvdev->resume_work);
+		queue_work(system_dfl_long_wq, &nvdev->resume_work);
 }
 EXPORT_SYMBOL_IF_KUNIT(nvmevf_migration_reset);

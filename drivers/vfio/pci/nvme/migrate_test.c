@@ -722,12 +722,15 @@ static void nvmevf_fsm_cancelled(struct kunit *test)
  * Controller Not Suspended: a Resume that gets it has reached RUNNING; any
  * other command that gets it found the controller the FSM suspended running,
  * whose state is then unknown. So is that of a controller the PF lists
- * offline, and a cancelled data size query.
+ * offline or no longer lists, or in a list that does not parse, and a
+ * cancelled data size query.
  */
 static void nvmevf_fsm_not_suspended(struct kunit *test)
 {
 	static const int errs[][2] = { { -EALREADY, -EIO },
-				       { -ENOLINK, -ENOLINK } };
+				       { -ENOLINK, -ENOLINK },
+				       { -ENOENT, -ENOENT },
+				       { -EPROTO, -EPROTO } };
 	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
 	struct vfio_device *vdev = &nvdev->core_device.vdev;
 	struct nvmevf_fake_pf *pf = test->priv;
@@ -856,6 +859,28 @@ static void nvmevf_fsm_reset_deferred_resume(struct kunit *test)
 }
 
 /*
+ * A Resume after a reset that finds the PF resetting (-EAGAIN) was not
+ * sent: the device is RUNNING and the next state_mutex taker sends it.
+ */
+static void nvmevf_fsm_reset_pf_resetting(struct kunit *test)
+{
+	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
+	struct nvmevf_fake_pf *pf = test->priv;
+
+	KUNIT_EXPECT_NULL(test, reach(test, nvdev, VFIO_DEVICE_STATE_STOP));
+	pf->err[FAKE_RESUME] = -EAGAIN;
+	nvmevf_migration_reset(nvdev);
+	flush_work(&nvdev->resume_work);
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 1);
+	KUNIT_EXPECT_TRUE(test, pf->suspended);
+
+	pf->err[FAKE_RESUME] = 0;
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 2);
+	KUNIT_EXPECT_FALSE(test, pf->suspended);
+}
+
+/*
  * A reset of the VF while the FSM suspends its controller, before or after
  * the Suspend command, and whether the reset ends a suspension or not: the
  * device ends up in RUNNING, and so does the controller.
@@ -896,6 +921,7 @@ static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE_PARAM(nvmevf_fsm_reset, nvmevf_state_gen_params),
 	KUNIT_CASE(nvmevf_fsm_reset_in_suspend),
 	KUNIT_CASE(nvmevf_fsm_reset_deferred_resume),
+	KUNIT_CASE(nvmevf_fsm_reset_pf_resetting),
 	{}
 };
 
