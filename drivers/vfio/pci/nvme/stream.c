@@ -216,10 +216,11 @@ EXPORT_SYMBOL_IF_KUNIT(nvmevf_state_alloc);
  * @st: the verdict, set and logged on failure
  *
  * Checks that the section sizes in the header add up to @len, that the
- * state was saved from a suspended controller, and that the version 0
- * NVMe-defined section holds the I/O queues it counts. Both sides use it:
- * the source on what its controller returned, the destination on what the
- * stream carried.
+ * state was saved from a suspended controller, that it has a
+ * vendor-specific section if and only if one was requested, and that the
+ * version 0 NVMe-defined section holds the I/O queues it counts. Both
+ * sides use it: the source on what its controller returned, the
+ * destination on what the stream carried.
  *
  * Return: 0 if the state is consistent, else -EINVAL.
  */
@@ -249,6 +250,10 @@ int nvmevf_stream_check_state(const void *state, size_t len, u16 csv,
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "controller state has a vendor-specific section of %zu bytes that was not requested",
 				     vss);
+	/* Without it the state lacks the admin queue: it cannot be loaded */
+	if (!vss && vendor)
+		return nvmevf_reject(st, NVMEVF_ERR_STATE,
+				     "controller state lacks the vendor-specific section that was requested");
 	if (css < sizeof(*v0))
 		return nvmevf_reject(st, NVMEVF_ERR_STATE,
 				     "NVMe-defined controller state of %zu bytes is too short",
@@ -287,7 +292,7 @@ void nvmevf_stream_parser_init(struct nvmevf_stream_parser *p,
 	p->status.dev = dev;
 	p->status.what = "migration stream rejected";
 	p->info = info;
-	/* Keep state buffers below INT_MAX, as kvmalloc() does */
+	/* Bound state buffers by INT_MAX, as kvmalloc() bounds its own */
 	p->max_state = min_t(size_t, max_state, INT_MAX);
 	p->phase = NVMEVF_PARSE_HDR;
 	p->crc = ~0;
@@ -489,7 +494,7 @@ static int nvmevf_parse_tail(struct nvmevf_stream_parser *p)
 	}
 	if (ret)
 		return ret;
-	if (p->type <= NVMEVF_REC_STATE)
+	if (p->type == NVMEVF_REC_COMPAT || p->type == NVMEVF_REC_STATE)
 		p->seen |= BIT(p->type);
 	p->phase = NVMEVF_PARSE_HDR;
 	p->crc = ~0;
