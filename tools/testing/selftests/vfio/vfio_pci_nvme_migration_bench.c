@@ -47,7 +47,7 @@
 
 #include <libvfio.h>
 
-#include "vfio_pci_nvme_drv.h"
+#include "lib/drivers/nvme/nvme.h"
 #include "vfio_pci_nvme_mig.h"
 #include "vfio_pci_nvme_qmp.h"
 

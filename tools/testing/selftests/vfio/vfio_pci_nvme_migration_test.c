@@ -34,7 +34,7 @@
 #include <libvfio.h>
 
 #include "kselftest_harness.h"
-#include "vfio_pci_nvme_drv.h"
+#include "lib/drivers/nvme/nvme.h"
 
 static char **device_bdfs;
 static int nr_bdfs;
