@@ -532,7 +532,6 @@ static void lm_status_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			nvme_lm_status_to_errno(NVME_SC_NOT_ENOUGH_RESOURCES),
 			-ENOSPC);
-	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_CDQ_FULL), -EIO);
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_INTERNAL), -EIO);
 	/* A command nvme-pci could not send to a PF that is not live */
 	KUNIT_EXPECT_EQ(test, nvme_lm_status_to_errno(NVME_SC_HOST_PATH_ERROR),
