@@ -109,8 +109,9 @@ int nvme_lm_resume(struct pci_dev *vf);
  *
  * Reads only the 48-byte Controller State header.
  *
- * Return: 0 on success, -EOVERFLOW if the sizes the controller reports do
- * not fit a size_t, or another negative errno.
+ * Return: 0 on success, -EALREADY without logging it if the controller is
+ * not suspended and refuses, -EOVERFLOW if the sizes the controller
+ * reports do not fit a size_t, or another negative errno.
  */
 int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 		       size_t *size);

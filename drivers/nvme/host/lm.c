@@ -691,7 +691,9 @@ int nvme_lm_state_size(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 	}
 	nvme_lm_plan_chunk(&chunk, sizeof(*hdr), 0, sizeof(*hdr));
 	nvme_lm_get_state_cmd(&c, cntlid, fmt, &chunk);
-	ret = nvme_lm_submit(ctrl, vf, &c, hdr, chunk.len, 0);
+	/* A caller may size the state of a running controller, which may refuse */
+	ret = nvme_lm_submit(ctrl, vf, &c, hdr, chunk.len,
+			     NVME_SC_CTRL_NOT_SUSPENDED);
 	if (!ret) {
 		ret = nvme_lm_state_hdr_size(hdr, size);
 		if (ret)
