@@ -734,7 +734,8 @@ static int nvmevf_failed(struct nvmevf_pci_core_device *nvdev, int err)
 {
 	if (nvmevf_state_lost(nvdev->mig_state, err) &&
 	    nvdev->mig_state != VFIO_DEVICE_STATE_ERROR) {
-		dev_err_ratelimited(nvmevf_dev(nvdev), "controller state lost: the device is in ERROR until it is reset\n");
+		dev_err_ratelimited(nvmevf_dev(nvdev), "controller state lost (%pe): the device is in ERROR until it is reset\n",
+				    ERR_PTR(err));
 		nvmevf_disable_fds(nvdev);
 		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
 	}
