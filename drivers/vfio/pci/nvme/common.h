@@ -43,14 +43,15 @@ struct nvmevf_migf;
  * @info: what the PF offers for the migration of this VF, read at probe
  * @fmt: the formats the state of this VF is saved in
  * @max_state: largest controller state saved or accepted, in bytes
- * @state_mutex: protects @mig_state, @saving_migf, @resuming_migf and
- *	@resume_pending
+ * @state_mutex: protects @mig_state, @saving_migf, @resuming_migf,
+ *	@resume_pending and @state_loaded
  * @reset_lock: protects @deferred_reset
  * @deferred_reset: a reset to apply when @state_mutex is unlocked
  * @mig_state: the migration state
  * @saving_migf: the data fd of the save in progress
  * @resuming_migf: the data fd of the resume in progress
  * @resume_pending: a reset left the controller to resume
+ * @state_loaded: the holder of @state_mutex loaded a controller state
  * @resume_work: sends the Resume a reset left pending
  */
 struct nvmevf_pci_core_device {
@@ -65,6 +66,7 @@ struct nvmevf_pci_core_device {
 	struct nvmevf_migf *saving_migf;
 	struct nvmevf_migf *resuming_migf;
 	bool resume_pending;
+	bool state_loaded;
 	/* taken by the reset path, which must not wait for state_mutex */
 	spinlock_t reset_lock;
 	bool deferred_reset;

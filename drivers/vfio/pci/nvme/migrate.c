@@ -643,6 +643,7 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 		ret = nvmevf_load_state(nvdev);
 		if (ret)
 			return ERR_PTR(ret);
+		nvdev->state_loaded = true;
 	}
 	/*
 	 * What is left: leaving the saving or resuming states, which ends
@@ -703,18 +704,41 @@ static void nvmevf_state_mutex_lock(struct nvmevf_pci_core_device *nvdev)
 }
 
 /*
+ * Apply a reset that came while state_mutex was held. The reset deleted
+ * the controller's I/O queues, but if the holder loaded a state meanwhile,
+ * the load may have ended after the reset and put them back: resumed, the
+ * controller would run them, which a reset device must not. It is left
+ * suspended, in ERROR, for a reset of its own to clear. Called with
+ * state_mutex.
+ */
+static void nvmevf_apply_deferred_reset(struct nvmevf_pci_core_device *nvdev,
+					bool loaded)
+{
+	nvmevf_end_migration(nvdev);
+	if (loaded) {
+		dev_warn_ratelimited(nvmevf_dev(nvdev), "a reset came while a state was loaded: the device is in ERROR until it is reset again\n");
+		nvdev->resume_pending = false;
+		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
+	}
+	nvmevf_resume_pending(nvdev, "after a reset");
+}
+
+/*
  * Unlock state_mutex, first applying a reset that nvmevf_migration_reset()
  * could not apply because the mutex was held.
  */
 static void nvmevf_state_mutex_unlock(struct nvmevf_pci_core_device *nvdev)
 {
+	bool loaded = nvdev->state_loaded;
+
+	nvdev->state_loaded = false;
 again:
 	spin_lock(&nvdev->reset_lock);
 	if (nvdev->deferred_reset) {
 		nvdev->deferred_reset = false;
 		spin_unlock(&nvdev->reset_lock);
-		nvmevf_end_migration(nvdev);
-		nvmevf_resume_pending(nvdev, "after a reset");
+		nvmevf_apply_deferred_reset(nvdev, loaded);
+		loaded = false;
 		goto again;
 	}
 	mutex_unlock(&nvdev->state_mutex);

@@ -44,6 +44,7 @@ struct nvmevf_fake_pf {
 	bool flr_resumes;
 	struct nvmevf_pci_core_device *reset_in_suspend;
 	bool reset_after_suspend;
+	struct nvmevf_pci_core_device *reset_in_set;
 	struct task_struct *resetting;
 	bool resume_in_reset;
 	u8 *loaded;
@@ -163,6 +164,11 @@ static int fake_set_state(struct pci_dev *vf, const struct nvme_lm_fmt *fmt,
 	if (ret)
 		return ret;
 	KUNIT_EXPECT_TRUE(test, pf->suspended);
+	/* A reset of the VF before the load, which the FSM defers */
+	if (pf->reset_in_set) {
+		nvmevf_migration_reset(pf->reset_in_set);
+		pf->reset_in_set = NULL;
+	}
 	pf->loaded = kunit_kmalloc(test, len, GFP_KERNEL);
 	if (!pf->loaded)
 		return -ENOMEM;
@@ -881,6 +887,33 @@ static void nvmevf_fsm_reset_pf_resetting(struct kunit *test)
 }
 
 /*
+ * A reset of the VF that comes while RESUMING -> STOP loads the state:
+ * resumed, the controller would run the queues loaded after the reset, so
+ * the device is in ERROR with the controller suspended, until a reset of
+ * its own resumes it.
+ */
+static void nvmevf_fsm_reset_in_load(struct kunit *test)
+{
+	struct nvmevf_pci_core_device *nvdev = fake_device(test, "nvmevf");
+	struct nvmevf_fake_pf *pf = test->priv;
+	struct file *f;
+
+	f = reach(test, nvdev, VFIO_DEVICE_STATE_RESUMING);
+	pf->reset_in_set = nvdev;
+	KUNIT_EXPECT_NULL(test, set_mig_state(nvdev, VFIO_DEVICE_STATE_STOP));
+	KUNIT_EXPECT_NULL(test, pf->reset_in_set);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_ERROR);
+	KUNIT_EXPECT_TRUE(test, pf->suspended);
+	KUNIT_EXPECT_EQ(test, pf->calls[FAKE_RESUME], 0);
+
+	nvmevf_migration_reset(nvdev);
+	flush_work(&nvdev->resume_work);
+	KUNIT_EXPECT_EQ(test, get_mig_state(nvdev), VFIO_DEVICE_STATE_RUNNING);
+	KUNIT_EXPECT_FALSE(test, pf->suspended);
+	put_file(f);
+}
+
+/*
  * A reset of the VF while the FSM suspends its controller, before or after
  * the Suspend command, and whether the reset ends a suspension or not: the
  * device ends up in RUNNING, and so does the controller.
@@ -922,6 +955,7 @@ static struct kunit_case nvmevf_fsm_cases[] = {
 	KUNIT_CASE(nvmevf_fsm_reset_in_suspend),
 	KUNIT_CASE(nvmevf_fsm_reset_deferred_resume),
 	KUNIT_CASE(nvmevf_fsm_reset_pf_resetting),
+	KUNIT_CASE(nvmevf_fsm_reset_in_load),
 	{}
 };
 
