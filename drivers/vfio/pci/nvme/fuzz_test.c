@@ -584,7 +584,7 @@ static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, size_t len,
 {
 	const size_t hdr = sizeof(struct nvmevf_rec_hdr);
 	size_t off, rlen, pay;
-	bool state = false;
+	bool state = false, skippable;
 	u16 type;
 
 	for (off = 0; off < len; off += rlen) {
@@ -592,7 +592,13 @@ static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, size_t len,
 		if (!rlen)
 			return false;
 		type = get_unaligned_le16(s + off + 6);
+		skippable = get_unaligned_le32(s + off + 8) &
+			    NVMEVF_REC_SKIPPABLE;
 		pay = rlen - hdr - sizeof(struct nvmevf_rec_tail);
+		/* The records every stream has cannot be skipped */
+		if (skippable && (type == NVMEVF_REC_COMPAT ||
+				  type == NVMEVF_REC_STATE))
+			return false;
 		if (!off) {
 			if (type != NVMEVF_REC_COMPAT ||
 			    pay != sizeof(struct nvmevf_compat) ||
@@ -604,9 +610,7 @@ static bool fuzz_model(const struct fuzz_ctx *c, const u8 *s, size_t len,
 			state = true;
 			v->state_off = off + hdr;
 			v->state_len = pay;
-		} else if (type == NVMEVF_REC_COMPAT ||
-			   !(get_unaligned_le32(s + off + 8) &
-			     NVMEVF_REC_SKIPPABLE)) {
+		} else if (type == NVMEVF_REC_COMPAT || !skippable) {
 			return false;
 		}
 	}

@@ -312,6 +312,11 @@ static int nvmevf_parse_type(struct nvmevf_stream_parser *p, u16 type,
 			return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
 					     "a second %s record",
 					     nvmevf_rec_name(type));
+		/* No bit of a stream goes unchecked: a reader needs these */
+		if (flags & NVMEVF_REC_SKIPPABLE)
+			return nvmevf_reject(&p->status, NVMEVF_ERR_RECORD,
+					     "the %s record is marked skippable",
+					     nvmevf_rec_name(type));
 		return 0;
 	}
 	if (!(flags & NVMEVF_REC_SKIPPABLE))

@@ -441,6 +441,16 @@ static void corrupt_flags(u8 *s, size_t len)
 	s[COMPAT_REC + 8] = 2;
 }
 
+static void corrupt_compat_skippable(u8 *s, size_t len)
+{
+	s[COMPAT_REC + 8] = NVMEVF_REC_SKIPPABLE;
+}
+
+static void corrupt_state_skippable(u8 *s, size_t len)
+{
+	s[STATE_REC + 8] = NVMEVF_REC_SKIPPABLE;
+}
+
 static void corrupt_hdr_rsvd(u8 *s, size_t len)
 {
 	s[STATE_REC + 15] = 0x80;
@@ -568,6 +578,8 @@ static const struct nvmevf_reject_case nvmevf_reject_cases[] = {
 	{ "records out of order", corrupt_type, NVMEVF_ERR_RECORD },
 	{ "compatibility twice", corrupt_state_type, NVMEVF_ERR_RECORD },
 	{ "header flags", corrupt_flags, NVMEVF_ERR_RESERVED },
+	{ "compatibility skippable", corrupt_compat_skippable, NVMEVF_ERR_RECORD },
+	{ "state skippable", corrupt_state_skippable, NVMEVF_ERR_RECORD },
 	{ "header reserved", corrupt_hdr_rsvd, NVMEVF_ERR_RESERVED },
 	{ "compatibility length", corrupt_compat_length, NVMEVF_ERR_LENGTH },
 	{ "state record too short", corrupt_state_length, NVMEVF_ERR_LENGTH },
