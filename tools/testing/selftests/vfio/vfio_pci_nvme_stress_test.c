@@ -20,7 +20,8 @@
  *
  * outlive: a PRE_COPY data fd outlives its device: the device fd is closed
  * and the VF removed (SR-IOV disabled on its PF), then every operation of
- * the data fd must fail with an errno, without touching the freed device.
+ * the data fd must fail with an errno, without touching the freed device
+ * (which only KASAN, on in the test kernels, can tell).
  *
  * pfgone: the PF's driver is unbound while a VF is suspended, in STOP: the
  * next arc must fail with ENODEV and leave the device in ERROR, which no
