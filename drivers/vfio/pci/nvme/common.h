@@ -44,14 +44,15 @@ struct nvmevf_migf;
  * @fmt: the formats the state of this VF is saved in
  * @max_state: largest controller state saved or accepted, in bytes
  * @state_mutex: protects @mig_state, @saving_migf, @resuming_migf,
- *	@resume_pending and @state_loaded
+ *	@resume_pending and @load_raced
  * @reset_lock: protects @deferred_reset
  * @deferred_reset: a reset to apply when @state_mutex is unlocked
  * @mig_state: the migration state
  * @saving_migf: the data fd of the save in progress
  * @resuming_migf: the data fd of the resume in progress
  * @resume_pending: a reset left the controller to resume
- * @state_loaded: the holder of @state_mutex loaded a controller state
+ * @load_raced: a reset came before the load of a state by the holder of
+ *	@state_mutex ended
  * @resume_work: sends the Resume a reset left pending
  */
 struct nvmevf_pci_core_device {
@@ -66,7 +67,7 @@ struct nvmevf_pci_core_device {
 	struct nvmevf_migf *saving_migf;
 	struct nvmevf_migf *resuming_migf;
 	bool resume_pending;
-	bool state_loaded;
+	bool load_raced;
 	/* taken by the reset path, which must not wait for state_mutex */
 	spinlock_t reset_lock;
 	bool deferred_reset;

@@ -643,7 +643,10 @@ static struct file *nvmevf_step(struct nvmevf_pci_core_device *nvdev,
 		ret = nvmevf_load_state(nvdev);
 		if (ret)
 			return ERR_PTR(ret);
-		nvdev->state_loaded = true;
+		/* A reset after the load deleted what it loaded; one before not */
+		spin_lock(&nvdev->reset_lock);
+		nvdev->load_raced = nvdev->deferred_reset;
+		spin_unlock(&nvdev->reset_lock);
 	}
 	/*
 	 * What is left: leaving the saving or resuming states, which ends
@@ -705,17 +708,17 @@ static void nvmevf_state_mutex_lock(struct nvmevf_pci_core_device *nvdev)
 
 /*
  * Apply a reset that came while state_mutex was held. The reset deleted
- * the controller's I/O queues, but if the holder loaded a state meanwhile,
- * the load may have ended after the reset and put them back: resumed, the
+ * the controller's I/O queues, but if the holder's load of a state ended
+ * after the reset (@raced), the load put them back: resumed, the
  * controller would run them, which a reset device must not. It is left
  * suspended, in ERROR, for a reset of its own to clear. Called with
  * state_mutex.
  */
 static void nvmevf_apply_deferred_reset(struct nvmevf_pci_core_device *nvdev,
-					bool loaded)
+					bool raced)
 {
 	nvmevf_end_migration(nvdev);
-	if (loaded) {
+	if (raced) {
 		dev_warn_ratelimited(nvmevf_dev(nvdev), "a reset came while a state was loaded: the device is in ERROR until it is reset again\n");
 		nvdev->resume_pending = false;
 		nvdev->mig_state = VFIO_DEVICE_STATE_ERROR;
@@ -729,16 +732,16 @@ static void nvmevf_apply_deferred_reset(struct nvmevf_pci_core_device *nvdev,
  */
 static void nvmevf_state_mutex_unlock(struct nvmevf_pci_core_device *nvdev)
 {
-	bool loaded = nvdev->state_loaded;
+	bool raced = nvdev->load_raced;
 
-	nvdev->state_loaded = false;
+	nvdev->load_raced = false;
 again:
 	spin_lock(&nvdev->reset_lock);
 	if (nvdev->deferred_reset) {
 		nvdev->deferred_reset = false;
 		spin_unlock(&nvdev->reset_lock);
-		nvmevf_apply_deferred_reset(nvdev, loaded);
-		loaded = false;
+		nvmevf_apply_deferred_reset(nvdev, raced);
+		raced = false;
 		goto again;
 	}
 	mutex_unlock(&nvdev->state_mutex);

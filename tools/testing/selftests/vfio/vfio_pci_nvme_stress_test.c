@@ -643,6 +643,7 @@ struct worker {
 	int iterations;
 	u64 deadline;
 	long done;
+	long errors;		/* times the VF was found in ERROR */
 	long errs[128];
 	char why[160];
 };
@@ -739,10 +740,18 @@ static void *race_thread(void *arg)
 		case 2:
 			ret = mig_get(fd, &state);
 			if (race_check(wk, "get state", ret, true) && !ret &&
-			    ((state == ERROR_STATE && !pf_disturbed) ||
-			     state >= ARRAY_SIZE(state_names)))
+			    state >= ARRAY_SIZE(state_names))
 				snprintf(wk->why, sizeof(wk->why),
 					 "%s: in state %u", wk->vf->bdf, state);
+			/*
+			 * Only a reset that raced a state load leaves a sane
+			 * PF's VF in ERROR, and a reset of its own leaves it
+			 */
+			if (!ret && state == ERROR_STATE && !pf_disturbed) {
+				wk->errors++;
+				race_check(wk, "VFIO_DEVICE_RESET", dev_reset(fd),
+					   true);
+			}
 			break;
 		default:
 			state = valid_states[rand_r(&wk->seed) %
@@ -762,7 +771,7 @@ static bool race_threads(struct vf *vfs, int nr, int threads, int iterations,
 			 u64 deadline, long *total)
 {
 	static struct worker wk[MAX_VFS * MAX_THREADS];
-	long errs[128] = {};
+	long errs[128] = {}, errors = 0;
 	bool ok = true;
 	int i, e, n = nr * threads;
 
@@ -777,6 +786,7 @@ static bool race_threads(struct vf *vfs, int nr, int threads, int iterations,
 	for (i = 0; i < n; i++) {
 		pthread_join(wk[i].thread, NULL);
 		*total += wk[i].done;
+		errors += wk[i].errors;
 		for (e = 0; e < (int)ARRAY_SIZE(errs); e++)
 			errs[e] += wk[i].errs[e];
 		if (wk[i].why[0]) {
@@ -787,6 +797,8 @@ static bool race_threads(struct vf *vfs, int nr, int threads, int iterations,
 	for (e = 0; e < (int)ARRAY_SIZE(errs); e++)
 		if (errs[e])
 			printf("# calls failed with %s: %ld\n", strerror(e), errs[e]);
+	printf("# VFs found in ERROR after a reset raced a state load: %ld\n",
+	       errors);
 	return ok;
 }
 
