@@ -5,8 +5,7 @@
 # an operator to, check that each is bound and can migrate, run the VFIO
 # uAPI selftest (vfio_pci_nvme_migration_test, but for the subtests other
 # VM tests run) on two of them, on the model's strict readings and then on
-# its lenient ones, and libvfio's vfio_pci_driver_test on a third, then
-# disable SR-IOV with the driver bound.
+# its lenient ones, then disable SR-IOV with the driver bound.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 guest=$here/../guest
@@ -40,9 +39,6 @@ if [ -x "$st/vfio_pci_nvme_migration_test" ]; then
 	# The other pair, migrating the other way.
 	"$guest/tap2result.sh" selftest-rev "$st/vfio_pci_nvme_migration_test" \
 		-t stop_copy "${vfs[3]}" "${vfs[2]}"
-	# The upstream libvfio driver test, on its NVMe driver
-	# (lib/drivers/nvme/), which the migration selftests share
-	"$guest/tap2result.sh" driver-test "$st/vfio_pci_driver_test" "${vfs[2]}"
 	# The model's lenient readings of what the specification leaves open
 	# (tools/qemu/README.md): the driver must work with both.
 	if "$guest/qmp.py" qom-set "$pfq" lm-strict false > /dev/null; then

@@ -81,7 +81,4 @@ void nvme_attach(struct nvme_drv *d, struct vfio_pci_device *dev);
 int nvme_create_pair(struct nvme_drv *d, struct nvme_queue *q, u16 entries);
 int nvme_enable(struct nvme_drv *d, struct vfio_pci_device *dev, u16 nr_io);
 
-/* For the table of lib/vfio_pci_driver.c, which holds non-const pointers */
-extern struct vfio_pci_driver_ops nvme_ops;
-
 #endif /* SELFTESTS_VFIO_LIB_DRIVERS_NVME_NVME_H */
